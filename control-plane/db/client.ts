@@ -1,0 +1,21 @@
+// Creates the Prisma client over @prisma/adapter-pg: the same driver path for embedded and production Postgres.
+import { PrismaPg } from "@prisma/adapter-pg";
+import { type Prisma, PrismaClient } from "./generated/prisma/client.ts";
+
+export type Db = InstanceType<typeof PrismaClient>;
+/** The client inside `$transaction(async (tx) => …)`. */
+export type Tx = Prisma.TransactionClient;
+
+export interface DbOptions {
+  /** Sees every SQL statement (tests count them to prove there is no N+1). Off by default: it costs. */
+  onQuery?: (sql: string) => void;
+}
+
+export function createDb(connectionString: string, poolSize: number, options: DbOptions = {}): Db {
+  const adapter = new PrismaPg({ connectionString, max: poolSize });
+  const { onQuery } = options;
+  if (!onQuery) return new PrismaClient({ adapter });
+  const client = new PrismaClient({ adapter, log: [{ emit: "event", level: "query" }] });
+  client.$on("query", (event) => onQuery(event.query));
+  return client as unknown as Db;
+}

@@ -1,0 +1,63 @@
+// Tollgate's configuration: one zod schema, parsed once at start-up, with messages a person can act on.
+import { z } from "zod";
+
+const port = (name: string, fallback: number) =>
+  z.coerce
+    .number({ error: `${name} must be a port number` })
+    .int(`${name} must be a whole number`)
+    .min(0, `${name} must be between 0 and 65535`)
+    .max(65535, `${name} must be between 0 and 65535`)
+    .default(fallback);
+
+const optionalUrl = (name: string, schemes: string[]) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => (v === "" ? undefined : v))
+    .refine(
+      (v) => v === undefined || schemes.some((s) => v.startsWith(`${s}://`)),
+      `${name} must start with ${schemes.map((s) => `${s}://`).join(" or ")}`,
+    );
+
+const flag = z
+  .enum(["true", "false", "1", "0", "yes", "no", "on", "off"], {
+    error: "must be one of true, false, 1, 0, yes, no, on, off",
+  })
+  .transform((v) => ["true", "1", "yes", "on"].includes(v));
+
+export const configSchema = z.object({
+  TOLLGATE_HOME: z.string().min(1).default("./.tollgate"),
+  DATABASE_URL: optionalUrl("DATABASE_URL", ["postgres", "postgresql"]),
+  REDIS_URL: optionalUrl("REDIS_URL", ["redis", "rediss"]),
+  /** Encrypts provider credentials at rest (32 bytes, base64 or hex). Required with DATABASE_URL. */
+  TOLLGATE_SECRET_KEY: z.string().optional(),
+  CONTROL_PLANE_HOST: z.string().min(1).default("127.0.0.1"),
+  CONTROL_PLANE_PORT: port("CONTROL_PLANE_PORT", 4000),
+  DATA_PLANE_HOST: z.string().min(1).default("127.0.0.1"),
+  DATA_PLANE_PORT: port("DATA_PLANE_PORT", 8080),
+  /** Applies pending migrations at start-up; on by default so a fresh install just works. */
+  TOLLGATE_AUTO_MIGRATE: flag.default(true),
+  /** Connections per process to Postgres (the embedded database always uses one). */
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1, "DATABASE_POOL_SIZE must be at least 1").max(200).default(10),
+  GRAPHQL_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_000_000),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+});
+
+export type Config = z.infer<typeof configSchema> & { embedded: boolean };
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Parses environment-style variables; throws ConfigError listing every bad value at once. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".") || "config"}: ${i.message}`));
+  }
+  return { ...parsed.data, embedded: parsed.data.DATABASE_URL === undefined };
+}
