@@ -1,0 +1,63 @@
+// Every mutation goes through here: one transaction that applies the change, bumps the policy version
+// and writes the audit event; the change event is published only after the commit.
+import type { Context } from "../context.ts";
+import type { Tx } from "../db/client.ts";
+import type { ChangeKind } from "../events/change-event.ts";
+import { mapPrismaError } from "./prisma-errors.ts";
+
+export interface ChangeSpec<T> {
+  kind: ChangeKind;
+  /** Audit action, `<entity>.<verb>`, e.g. `group.create`. */
+  action: string;
+  targetType: string;
+  run(tx: Tx): Promise<ChangeOutcome<T>>;
+}
+
+export interface ChangeOutcome<T> {
+  result: T;
+  targetId: string;
+  before?: unknown;
+  after?: unknown;
+}
+
+export async function commitChange<T>(ctx: Context, spec: ChangeSpec<T>): Promise<T> {
+  let outcome: ChangeOutcome<T>;
+  let version: bigint;
+  try {
+    [outcome, version] = await ctx.prisma.$transaction(async (tx) => {
+      const done = await spec.run(tx);
+      const [row] = await tx.$queryRaw<{ version: bigint }[]>`
+        UPDATE "PolicyVersion" SET "version" = "version" + 1, "updatedAt" = now() WHERE "id" = 1 RETURNING "version"`;
+      await tx.auditEvent.create({
+        data: {
+          actorId: ctx.caller?.userId ?? null,
+          actorLabel: ctx.caller?.label ?? "system",
+          action: spec.action,
+          targetType: spec.targetType,
+          targetId: done.targetId,
+          before: toJson(done.before),
+          after: toJson(done.after),
+          sourceIp: ctx.sourceIp,
+        },
+      });
+      return [done, row?.version ?? 0n] as const;
+    });
+  } catch (error) {
+    throw mapPrismaError(error);
+  }
+  ctx.bus.publish({
+    kind: spec.kind,
+    action: spec.action,
+    targetType: spec.targetType,
+    targetId: outcome.targetId,
+    version: version.toString(),
+    at: new Date().toISOString(),
+  });
+  return outcome.result;
+}
+
+/** Audit snapshots are JSON: bigints become decimal strings, dates ISO strings. */
+function toJson(value: unknown): object | undefined {
+  if (value === undefined || value === null) return undefined;
+  return JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))) as object;
+}

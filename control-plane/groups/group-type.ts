@@ -1,0 +1,20 @@
+// The Group type: a named set of users whose grants, provider access, limits and budgets apply to each member.
+import { builder } from "../builder.ts";
+
+builder.prismaObject("Group", {
+  fields: (t) => ({
+    id: t.exposeID("id"),
+    name: t.exposeString("name"),
+    description: t.exposeString("description", { nullable: true }),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
+    updatedAt: t.expose("updatedAt", { type: "DateTime" }),
+    memberCount: t.relationCount("members"),
+    members: t.prismaField({
+      type: ["User"],
+      select: (_args, _ctx, nestedSelection) => ({
+        members: { select: { user: nestedSelection(true) }, orderBy: { user: { email: "asc" } } },
+      }),
+      resolve: (_query, group) => group.members.map((m) => m.user),
+    }),
+  }),
+});

@@ -1,0 +1,4 @@
+// The limits domain: registers its GraphQL types and mutations, and the rateLimit field on subjects.
+import "./rate-limit-type.ts";
+import "./rate-limit-fields.ts";
+import "./rate-limit-mutations.ts";

@@ -1,0 +1,91 @@
+// Setting and clearing the rate limit of a user, group or virtual account (one row per subject).
+import { z } from "zod";
+import { builder } from "../builder.ts";
+import { commitChange } from "../changes/commit-change.ts";
+import type { Prisma } from "../db/generated/prisma/client.ts";
+import { mutationErrors } from "../error-types.ts";
+import { requireSubject, SubjectInput, type SubjectRef, subjectSchema, subjectType } from "../subjects/subject.ts";
+import { nonNegativeInt, parseInput } from "../validation.ts";
+import { ClearResultRef } from "./clear-result.ts";
+
+const SetRateLimitInput = builder.inputType("SetRateLimitInput", {
+  description: "Omit a field to keep its current value; null removes the cap in that dimension.",
+  fields: (t) => ({
+    subject: t.field({ type: SubjectInput, required: true }),
+    requestsPerMinute: t.int({ required: false }),
+    tokensPerMinute: t.int({ required: false }),
+    concurrentRequests: t.int({ required: false }),
+  }),
+});
+
+// nullable().optional() keeps omitted (unchanged) apart from null (no cap).
+const setSchema = z.object({
+  subject: subjectSchema,
+  requestsPerMinute: nonNegativeInt("requestsPerMinute").nullable().optional(),
+  tokensPerMinute: nonNegativeInt("tokensPerMinute").nullable().optional(),
+  concurrentRequests: nonNegativeInt("concurrentRequests").nullable().optional(),
+});
+
+builder.mutationFields((t) => ({
+  setRateLimit: t.prismaField({
+    type: "RateLimit",
+    errors: mutationErrors,
+    description: "Creates or changes the subject's rate limit. Returns the limit as it is now.",
+    args: { input: t.arg({ type: SetRateLimitInput, required: true }) },
+    resolve: async (query, _root, args, ctx) => {
+      const { subject, ...input } = parseInput(setSchema, args.input);
+      const data = {
+        ...(input.requestsPerMinute !== undefined ? { requestsPerMinute: input.requestsPerMinute } : {}),
+        ...(input.tokensPerMinute !== undefined ? { tokensPerMinute: input.tokensPerMinute } : {}),
+        ...(input.concurrentRequests !== undefined ? { concurrentRequests: input.concurrentRequests } : {}),
+      };
+      return commitChange(ctx, {
+        kind: "LIMIT",
+        action: "rateLimit.set",
+        // A subject has at most one limit row, so the audit trail hangs off the subject itself.
+        targetType: subjectType(subject),
+        run: async (tx) => {
+          const label = await requireSubject(tx, subject);
+          const where = rateLimitKey(subject);
+          const before = await tx.rateLimit.findUnique({ where });
+          const limit = await tx.rateLimit.upsert({ ...query, where, create: { ...subject, ...data }, update: data });
+          const after = { ...limitValues(before ?? noLimit), ...data, subject: label };
+          return { result: limit, targetId: label.id, before: before && limitValues(before), after };
+        },
+      });
+    },
+  }),
+
+  clearRateLimit: t.field({
+    type: ClearResultRef,
+    errors: mutationErrors,
+    description: "Removes the subject's rate limit: no caps of its own any more (group limits still apply to members).",
+    args: { subject: t.arg({ type: SubjectInput, required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const { subject } = parseInput(z.object({ subject: subjectSchema }), args);
+      return commitChange(ctx, {
+        kind: "LIMIT",
+        action: "rateLimit.clear",
+        targetType: subjectType(subject),
+        run: async (tx) => {
+          const label = await requireSubject(tx, subject);
+          const before = await tx.rateLimit.findUnique({ where: rateLimitKey(subject) });
+          if (before) await tx.rateLimit.delete({ where: { id: before.id }, select: { id: true } });
+          return { result: { cleared: before !== null }, targetId: label.id, before: before && limitValues(before), after: { subject: label } };
+        },
+      });
+    },
+  }),
+}));
+
+function rateLimitKey(subject: SubjectRef): Prisma.RateLimitWhereUniqueInput {
+  if (subject.userId) return { userId: subject.userId };
+  if (subject.groupId) return { groupId: subject.groupId };
+  return { virtualAccountId: subject.virtualAccountId! };
+}
+
+const noLimit = { requestsPerMinute: null, tokensPerMinute: null, concurrentRequests: null };
+
+function limitValues(l: { requestsPerMinute: number | null; tokensPerMinute: number | null; concurrentRequests: number | null }) {
+  return { requestsPerMinute: l.requestsPerMinute, tokensPerMinute: l.tokensPerMinute, concurrentRequests: l.concurrentRequests };
+}

@@ -1,0 +1,15 @@
+// The RateLimit type: per-minute request and token caps and a concurrency cap; null means no cap there.
+import { builder } from "../builder.ts";
+
+builder.prismaObject("RateLimit", {
+  fields: (t) => ({
+    id: t.exposeID("id"),
+    requestsPerMinute: t.exposeInt("requestsPerMinute", { nullable: true }),
+    tokensPerMinute: t.exposeInt("tokensPerMinute", { nullable: true }),
+    concurrentRequests: t.exposeInt("concurrentRequests", { nullable: true }),
+    user: t.relation("user", { nullable: true }),
+    group: t.relation("group", { nullable: true }),
+    virtualAccount: t.relation("virtualAccount", { nullable: true }),
+    updatedAt: t.expose("updatedAt", { type: "DateTime" }),
+  }),
+});

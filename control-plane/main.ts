@@ -1,0 +1,35 @@
+// Entry point: `npm start` runs the control plane on its configured (or embedded) backing services.
+import { ConfigError, loadConfig } from "../shared/config.ts";
+import { startServices } from "./runtime/start-services.ts";
+import { createControlPlaneServer } from "./server.ts";
+
+const log = (line: string) => console.log(`[tollgate] ${line}`);
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const services = await startServices(config, log);
+  const controlPlane = createControlPlaneServer(services);
+  const url = await controlPlane.listen(config.CONTROL_PLANE_PORT, config.CONTROL_PLANE_HOST);
+  log(`control plane ready: ${url} (GraphiQL in a browser)`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: shutting down`);
+    await controlPlane.close();
+    await services.stop();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+  } else {
+    console.error(`[tollgate] failed to start: ${(error as Error).message}`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,87 @@
+// The control-plane HTTP server: graphql-yoga (queries, mutations, SSE subscriptions, GraphiQL) plus graphql-ws.
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createYoga } from "graphql-yoga";
+import { useServer } from "graphql-ws/use/ws";
+import { WebSocketServer } from "ws";
+import type { CredentialCipher } from "../shared/credential-cipher.ts";
+import type { Context } from "./context.ts";
+import type { Db } from "./db/client.ts";
+import type { ChangeBus } from "./events/pubsub.ts";
+import { schema } from "./schema.ts";
+
+export interface ControlPlaneOptions {
+  prisma: Db;
+  bus: ChangeBus;
+  cipher: CredentialCipher;
+  graphiql?: boolean;
+}
+
+export interface ControlPlaneServer {
+  server: Server;
+  listen(port: number, host: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+type ServerContext = { req?: IncomingMessage };
+
+export function createControlPlaneServer(options: ControlPlaneOptions): ControlPlaneServer {
+  const yoga = createYoga<ServerContext, Context>({
+    schema,
+    graphqlEndpoint: "/graphql",
+    graphiql: options.graphiql ?? true,
+    landingPage: false,
+    maskedErrors: { isDev: false },
+    context: ({ req }): Context => ({
+      prisma: options.prisma,
+      bus: options.bus,
+      cipher: options.cipher,
+      caller: null,
+      sourceIp: req?.socket.remoteAddress ?? null,
+    }),
+  });
+
+  const server = createServer(yoga);
+  const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
+  useServer(
+    {
+      execute: (args) => (args.rootValue as Enveloped).execute(args) as never,
+      subscribe: (args) => (args.rootValue as Enveloped).subscribe(args) as never,
+      onSubscribe: async (ctx, _id, params) => {
+        const enveloped = yoga.getEnveloped({ req: ctx.extra.request, socket: ctx.extra.socket, params });
+        const document = enveloped.parse(params.query);
+        const errors = enveloped.validate(enveloped.schema, document);
+        if (errors.length > 0) return errors;
+        return {
+          schema: enveloped.schema,
+          operationName: params.operationName,
+          document,
+          variableValues: params.variables,
+          contextValue: await enveloped.contextFactory(),
+          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+        };
+      },
+    },
+    wsServer,
+  );
+
+  return {
+    server,
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+          const address = server.address() as AddressInfo;
+          resolve(`http://${host}:${address.port}${yoga.graphqlEndpoint}`);
+        });
+      }),
+    close: async () => {
+      for (const client of wsServer.clients) client.terminate();
+      await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+type Enveloped = { execute: (args: unknown) => unknown; subscribe: (args: unknown) => unknown };

@@ -1,0 +1,5 @@
+// The users domain: registers its GraphQL types, queries and mutations.
+import "./user-type.ts";
+import "./user-queries.ts";
+import "./user-mutations.ts";
+import "./user-status-mutations.ts";

@@ -1,0 +1,38 @@
+// Reading virtual accounts: the list (search, cursor pagination) and one account by id.
+import { builder } from "../builder.ts";
+import type { Prisma } from "../db/generated/prisma/client.ts";
+import { isUuid } from "../validation.ts";
+
+builder.queryFields((t) => ({
+  virtualAccounts: t.prismaConnection({
+    type: "VirtualAccount",
+    cursor: "id",
+    description: "Virtual accounts ordered by name; `search` matches name or description, case-insensitive.",
+    args: { search: t.arg.string({ required: false }) },
+    resolve: (query, _root, args, ctx) =>
+      ctx.prisma.virtualAccount.findMany({
+        ...query,
+        where: virtualAccountSearch(args.search),
+        orderBy: [{ name: "asc" }, { id: "asc" }],
+      }),
+    totalCount: (_conn, args, ctx) => ctx.prisma.virtualAccount.count({ where: virtualAccountSearch(args.search) }),
+  }),
+  virtualAccount: t.prismaField({
+    type: "VirtualAccount",
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (query, _root, args, ctx) =>
+      isUuid(args.id) ? ctx.prisma.virtualAccount.findUnique({ ...query, where: { id: args.id } }) : null,
+  }),
+}));
+
+function virtualAccountSearch(search: string | null | undefined): Prisma.VirtualAccountWhereInput | undefined {
+  const term = search?.trim();
+  if (!term) return undefined;
+  return {
+    OR: [
+      { name: { contains: term, mode: "insensitive" } },
+      { description: { contains: term, mode: "insensitive" } },
+    ],
+  };
+}

@@ -1,0 +1,73 @@
+// The embedded default as a user runs it: the real entry point, no DATABASE_URL or REDIS_URL, data kept across restarts.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+
+const home = mkdtempSync(join(tmpdir(), "tollgate-home-"));
+afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+function start(): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, TOLLGATE_HOME: home, CONTROL_PLANE_PORT: "0" };
+  delete env.DATABASE_URL;
+  delete env.REDIS_URL;
+  delete env.TOLLGATE_SECRET_KEY;
+  const child = spawn(process.execPath, ["--import", "tsx", "control-plane/main.ts"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /control plane ready: (\S+)/.exec(output);
+      if (match) resolve({ child, url: match[1]!, output: () => output });
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    child.once("exit", (code) => reject(new Error(`exited with ${code} before ready:\n${output}`)));
+  });
+}
+
+async function stop(child: ChildProcess): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  child.kill("SIGTERM");
+  return exited;
+}
+
+async function gql(url: string, query: string) {
+  const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query }) });
+  return (await response.json()) as { data: any };
+}
+
+describe("embedded default (npm start with no configuration)", () => {
+  it("serves GraphQL and GraphiQL, migrates, and keeps data across a restart", async () => {
+    const first = await start();
+    expect(first.output()).toContain("applied migrations");
+    const created = await gql(first.url, `mutation { createGroup(input: { name: "Persisted" }) { ... on Group { id } } }`);
+    expect(created.data.createGroup.id).toBeTruthy();
+    const page = await fetch(first.url, { headers: { accept: "text/html" } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("GraphiQL");
+    expect(await stop(first.child)).toBe(0);
+
+    expect(statSync(join(home, "secret.key")).mode & 0o777).toBe(0o600);
+
+    const second = await start();
+    expect(second.output()).not.toContain("applied migrations");
+    const listed = await gql(second.url, `{ groups { edges { node { id name } } } }`);
+    expect(listed.data.groups.edges).toEqual([{ node: { id: created.data.createGroup.id, name: "Persisted" } }]);
+    expect(await stop(second.child)).toBe(0);
+  }, 90_000);
+
+  it("refuses to start with a bad setting and names it", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", "control-plane/main.ts"], {
+      env: { ...process.env, TOLLGATE_HOME: home, CONTROL_PLANE_PORT: "99999", REDIS_URL: "http://nope" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stderr!.on("data", (c: Buffer) => (output += c.toString()));
+    const code = await new Promise((resolve) => child.once("exit", resolve));
+    expect(code).toBe(1);
+    expect(output).toContain("CONTROL_PLANE_PORT: CONTROL_PLANE_PORT must be between 0 and 65535");
+    expect(output).toContain("REDIS_URL: REDIS_URL must start with redis:// or rediss://");
+  });
+});
