@@ -1,0 +1,58 @@
+// API key format: `tg_pat_…` (a user's) or `tg_va_…` (a virtual account's), 256 random bits in base62 and a
+// CRC32 check so a mistyped key is refused without a lookup. Only the SHA-256 hash of a key is ever stored.
+import { createHash, randomBytes } from "node:crypto";
+import { crc32 } from "node:zlib";
+
+export type ApiKeyOwnerKind = "user" | "virtualAccount";
+
+const TYPE_PREFIX: Record<ApiKeyOwnerKind, string> = { user: "tg_pat_", virtualAccount: "tg_va_" };
+const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+/** 256 bits need 43 base62 digits (62^43 > 2^256). */
+const BODY_LENGTH = 43;
+const CHECK_LENGTH = 6;
+/** Characters of the body shown in lists: enough to tell keys apart, far too few to guess the rest. */
+const VISIBLE_BODY = 8;
+
+const KEY_PATTERN = new RegExp(`^(tg_pat_|tg_va_)([0-9A-Za-z]{${BODY_LENGTH}})([0-9A-Za-z]{${CHECK_LENGTH}})$`);
+
+export interface MintedKey {
+  secret: string;
+  prefix: string;
+  hash: string;
+}
+
+export function mintApiKey(owner: ApiKeyOwnerKind, random: (n: number) => Uint8Array = randomBytes): MintedKey {
+  const body = toBase62(random(32), BODY_LENGTH);
+  const typePrefix = TYPE_PREFIX[owner];
+  const secret = `${typePrefix}${body}${checksum(typePrefix + body)}`;
+  return { secret, prefix: secret.slice(0, typePrefix.length + VISIBLE_BODY), hash: hashApiKey(secret) };
+}
+
+/** True when the text has the shape and checksum of a Tollgate key (it may still be unknown or revoked). */
+export function isWellFormedApiKey(text: string): boolean {
+  const match = KEY_PATTERN.exec(text);
+  return match !== null && checksum(match[1]! + match[2]!) === match[3];
+}
+
+export function hashApiKey(secret: string): string {
+  return createHash("sha256").update(secret).digest("hex");
+}
+
+function checksum(text: string): string {
+  return toBase62(uint32Bytes(crc32(text)), CHECK_LENGTH);
+}
+
+function uint32Bytes(value: number): Uint8Array {
+  return Uint8Array.of(value >>> 24, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff);
+}
+
+function toBase62(bytes: Uint8Array, length: number): string {
+  let value = 0n;
+  for (const byte of bytes) value = (value << 8n) | BigInt(byte);
+  let out = "";
+  for (let i = 0; i < length; i++) {
+    out = ALPHABET[Number(value % 62n)]! + out;
+    value /= 62n;
+  }
+  return out;
+}

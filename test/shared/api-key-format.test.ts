@@ -1,0 +1,46 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { hashApiKey, isWellFormedApiKey, mintApiKey } from "../../shared/api-key-format.ts";
+
+describe("API key format", () => {
+  it("a user's key starts with tg_pat_ and a virtual account's with tg_va_", () => {
+    expect(mintApiKey("user").secret).toMatch(/^tg_pat_[0-9A-Za-z]{49}$/);
+    expect(mintApiKey("virtualAccount").secret).toMatch(/^tg_va_[0-9A-Za-z]{49}$/);
+  });
+
+  it("the visible prefix is the type and 8 characters, and the hash is SHA-256 of the secret", () => {
+    const key = mintApiKey("user");
+    expect(key.prefix).toBe(key.secret.slice(0, 15));
+    expect(key.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(key.hash).toBe(hashApiKey(key.secret));
+    expect(key.hash).not.toContain(key.secret.slice(7));
+  });
+
+  it("carries all 256 random bits: different randomness gives different keys", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ minLength: 32, maxLength: 32 }), (a, b) => {
+        const ka = mintApiKey("user", () => a).secret;
+        const kb = mintApiKey("user", () => b).secret;
+        expect(ka === kb).toBe(Buffer.from(a).equals(Buffer.from(b)));
+      }),
+    );
+  });
+
+  it("every minted key is well formed; changing any one character breaks the checksum", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.nat(), (bytes, at) => {
+        const { secret } = mintApiKey("virtualAccount", () => bytes);
+        expect(isWellFormedApiKey(secret)).toBe(true);
+        const i = 6 + (at % (secret.length - 6));
+        const swapped = secret[i] === "a" ? "b" : "a";
+        expect(isWellFormedApiKey(secret.slice(0, i) + swapped + secret.slice(i + 1))).toBe(false);
+      }),
+    );
+  });
+
+  it("refuses text that is not a Tollgate key", () => {
+    for (const text of ["", "sk-abc", "tg_pat_", `tg_xx_${"a".repeat(49)}`, `${mintApiKey("user").secret}x`]) {
+      expect(isWellFormedApiKey(text)).toBe(false);
+    }
+  });
+});
