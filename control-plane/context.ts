@@ -1,12 +1,10 @@
-// The per-request GraphQL context; `caller` is the seam where authentication will put the principal.
+// The per-request GraphQL context: services, and the authenticated caller (null when no key was presented).
 import type { CredentialCipher } from "../shared/credential-cipher.ts";
+import type { Caller } from "./auth/caller.ts";
 import type { Db } from "./db/client.ts";
 import type { ChangeBus } from "./events/pubsub.ts";
 
-export interface Caller {
-  userId: string;
-  label: string;
-}
+export type { Caller };
 
 export interface Context {
   prisma: Db;
@@ -14,4 +12,6 @@ export interface Context {
   cipher: CredentialCipher;
   caller: Caller | null;
   sourceIp: string | null;
+  /** Memo for the providerManager scope. */
+  managedProviders?: Promise<Set<string>>;
 }

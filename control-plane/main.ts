@@ -1,5 +1,6 @@
 // Entry point: `npm start` runs the control plane on its configured (or embedded) backing services.
 import { ConfigError, loadConfig } from "../shared/config.ts";
+import { announceOwnerKey, bootstrapOwner } from "./auth/bootstrap-owner.ts";
 import { startServices } from "./runtime/start-services.ts";
 import { createControlPlaneServer } from "./server.ts";
 
@@ -8,6 +9,8 @@ const log = (line: string) => console.log(`[tollgate] ${line}`);
 async function main(): Promise<void> {
   const config = loadConfig();
   const services = await startServices(config, log);
+  const owner = await bootstrapOwner(services.prisma, config.TOLLGATE_OWNER_EMAIL);
+  if (owner) announceOwnerKey(owner, (line) => console.log(line));
   const controlPlane = createControlPlaneServer(services);
   const url = await controlPlane.listen(config.CONTROL_PLANE_PORT, config.CONTROL_PLANE_HOST);
   log(`control plane ready: ${url} (GraphiQL in a browser)`);

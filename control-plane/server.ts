@@ -5,6 +5,7 @@ import { createYoga } from "graphql-yoga";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
 import type { CredentialCipher } from "../shared/credential-cipher.ts";
+import { authenticate, presentedKey } from "./auth/authenticate.ts";
 import type { Context } from "./context.ts";
 import type { Db } from "./db/client.ts";
 import type { ChangeBus } from "./events/pubsub.ts";
@@ -23,7 +24,7 @@ export interface ControlPlaneServer {
   close(): Promise<void>;
 }
 
-type ServerContext = { req?: IncomingMessage };
+type ServerContext = { req?: IncomingMessage; connectionParams?: Record<string, unknown> };
 
 export function createControlPlaneServer(options: ControlPlaneOptions): ControlPlaneServer {
   const yoga = createYoga<ServerContext, Context>({
@@ -32,11 +33,11 @@ export function createControlPlaneServer(options: ControlPlaneOptions): ControlP
     graphiql: options.graphiql ?? true,
     landingPage: false,
     maskedErrors: { isDev: false },
-    context: ({ req }): Context => ({
+    context: async ({ request, req, connectionParams }): Promise<Context> => ({
       prisma: options.prisma,
       bus: options.bus,
       cipher: options.cipher,
-      caller: null,
+      caller: await authenticate(options.prisma, presentedKey(request.headers, connectionParams)),
       sourceIp: req?.socket.remoteAddress ?? null,
     }),
   });
@@ -48,7 +49,13 @@ export function createControlPlaneServer(options: ControlPlaneOptions): ControlP
       execute: (args) => (args.rootValue as Enveloped).execute(args) as never,
       subscribe: (args) => (args.rootValue as Enveloped).subscribe(args) as never,
       onSubscribe: async (ctx, _id, params) => {
-        const enveloped = yoga.getEnveloped({ req: ctx.extra.request, socket: ctx.extra.socket, params });
+        const enveloped = yoga.getEnveloped({
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params,
+          connectionParams: ctx.connectionParams,
+          request: { headers: new Headers(ctx.extra.request.headers as Record<string, string>) },
+        });
         const document = enveloped.parse(params.query);
         const errors = enveloped.validate(enveloped.schema, document);
         if (errors.length > 0) return errors;

@@ -32,6 +32,8 @@ export const configSchema = z.object({
   REDIS_URL: optionalUrl("REDIS_URL", ["redis", "rediss"]),
   /** Encrypts provider credentials at rest (32 bytes, base64 or hex). Required with DATABASE_URL. */
   TOLLGATE_SECRET_KEY: z.string().optional(),
+  /** The owner created on first start with an empty database. */
+  TOLLGATE_OWNER_EMAIL: z.string().trim().toLowerCase().pipe(z.email({ error: "TOLLGATE_OWNER_EMAIL must be an email address" })).default("owner@tollgate.local"),
   CONTROL_PLANE_HOST: z.string().min(1).default("127.0.0.1"),
   CONTROL_PLANE_PORT: port("CONTROL_PLANE_PORT", 4000),
   DATA_PLANE_HOST: z.string().min(1).default("127.0.0.1"),

@@ -33,16 +33,26 @@ async function stop(child: ChildProcess): Promise<number | null> {
   return exited;
 }
 
-async function gql(url: string, query: string) {
-  const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query }) });
-  return (await response.json()) as { data: any };
+async function gql(url: string, query: string, key?: string) {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (key) headers.authorization = `Bearer ${key}`;
+  const response = await fetch(url, { method: "POST", headers, body: JSON.stringify({ query }) });
+  return { status: response.status, ...((await response.json()) as { data: any; errors?: any[] }) };
 }
 
+const printedKey = (output: string) => /^\s+(tg_pat_\S+)$/m.exec(output)?.[1];
+
 describe("embedded default (npm start with no configuration)", () => {
-  it("serves GraphQL and GraphiQL, migrates, and keeps data across a restart", async () => {
+  it("serves GraphQL and GraphiQL, migrates, prints the owner's key once, and keeps data across a restart", async () => {
     const first = await start();
     expect(first.output()).toContain("applied migrations");
-    const created = await gql(first.url, `mutation { createGroup(input: { name: "Persisted" }) { ... on Group { id } } }`);
+    // Give the announcement a moment: it is printed just before the ready line.
+    const key = printedKey(first.output());
+    expect(key).toMatch(/^tg_pat_/);
+    const anonymous = await gql(first.url, `{ groups { totalCount } }`);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.errors?.[0].extensions.code).toBe("UNAUTHENTICATED");
+    const created = await gql(first.url, `mutation { createGroup(input: { name: "Persisted" }) { ... on Group { id } } }`, key);
     expect(created.data.createGroup.id).toBeTruthy();
     const page = await fetch(first.url, { headers: { accept: "text/html" } });
     expect(page.status).toBe(200);
@@ -53,7 +63,8 @@ describe("embedded default (npm start with no configuration)", () => {
 
     const second = await start();
     expect(second.output()).not.toContain("applied migrations");
-    const listed = await gql(second.url, `{ groups { edges { node { id name } } } }`);
+    expect(printedKey(second.output())).toBeUndefined();
+    const listed = await gql(second.url, `{ groups { edges { node { id name } } } }`, key);
     expect(listed.data.groups.edges).toEqual([{ node: { id: created.data.createGroup.id, name: "Persisted" } }]);
     expect(await stop(second.child)).toBe(0);
   }, 90_000);

@@ -19,7 +19,13 @@ describe.each([
   });
 
   it("a WebSocket (graphql-ws) subscriber sees a group created by a mutation", async () => {
-    const client = createClient({ url: cp.url.replace("http", "ws"), webSocketImpl: WebSocket, lazy: false, retryAttempts: 0 });
+    const client = createClient({
+      url: cp.url.replace("http", "ws"),
+      webSocketImpl: WebSocket,
+      lazy: false,
+      retryAttempts: 0,
+      connectionParams: { authorization: `Bearer ${cp.ownerKey}` },
+    });
     const events: any[] = [];
     const subscribed = new Promise<void>((resolve) => client.on("connected", () => resolve()));
     const done = new Promise<void>((resolve, reject) => {
@@ -49,7 +55,7 @@ describe.each([
     const abort = new AbortController();
     const response = await fetch(cp.url, {
       method: "POST",
-      headers: { "content-type": "application/json", accept: "text/event-stream" },
+      headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${cp.ownerKey}` },
       body: JSON.stringify({ query: CHANGES, variables: { kinds: ["GROUP"] } }),
       signal: abort.signal,
     });

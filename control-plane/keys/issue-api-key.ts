@@ -1,0 +1,30 @@
+// Mints a key for a user or virtual account inside a transaction; returns the secret, which is never stored.
+import { mintApiKey } from "../../shared/api-key-format.ts";
+import type { Tx } from "../db/client.ts";
+
+export const KEY_SCOPES = ["inference", "admin"] as const;
+export type KeyScope = (typeof KEY_SCOPES)[number];
+
+export interface IssueKeyInput {
+  owner: { userId: string } | { virtualAccountId: string };
+  name: string;
+  scopes: KeyScope[];
+  modelSlugs?: string[];
+  expiresAt?: Date | null;
+}
+
+export async function issueApiKey(tx: Tx, input: IssueKeyInput) {
+  const minted = mintApiKey("userId" in input.owner ? "user" : "virtualAccount");
+  const key = await tx.apiKey.create({
+    data: {
+      ...input.owner,
+      name: input.name,
+      prefix: minted.prefix,
+      hash: minted.hash,
+      scopes: input.scopes,
+      modelSlugs: input.modelSlugs ?? [],
+      expiresAt: input.expiresAt ?? null,
+    },
+  });
+  return { key, secret: minted.secret };
+}
