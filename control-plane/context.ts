@@ -1,4 +1,5 @@
 // The per-request GraphQL context: services, and the authenticated caller (null when no key was presented).
+import type { Config } from "../shared/config.ts";
 import type { CredentialCipher } from "../shared/credential-cipher.ts";
 import type { Caller } from "./auth/caller.ts";
 import type { Db } from "./db/client.ts";
@@ -10,6 +11,7 @@ export interface Context {
   prisma: Db;
   bus: ChangeBus;
   cipher: CredentialCipher;
+  config: Config;
   caller: Caller | null;
   sourceIp: string | null;
   /** Memo for the providerManager scope. */

@@ -11,7 +11,7 @@ async function main(): Promise<void> {
   const services = await startServices(config, log);
   const owner = await bootstrapOwner(services.prisma, config.TOLLGATE_OWNER_EMAIL);
   if (owner) announceOwnerKey(owner, (line) => console.log(line));
-  const controlPlane = createControlPlaneServer(services);
+  const controlPlane = createControlPlaneServer({ ...services, config });
   const url = await controlPlane.listen(config.CONTROL_PLANE_PORT, config.CONTROL_PLANE_HOST);
   log(`control plane ready: ${url} (GraphiQL in a browser)`);
 

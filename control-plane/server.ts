@@ -6,7 +6,10 @@ import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
 import type { CredentialCipher } from "../shared/credential-cipher.ts";
 import { authenticate, presentedKey } from "./auth/authenticate.ts";
+import type { Config } from "../shared/config.ts";
 import type { Context } from "./context.ts";
+import { hardeningPlugins } from "./hardening/index.ts";
+import { httpPlugins } from "./http-plugins.ts";
 import type { Db } from "./db/client.ts";
 import type { ChangeBus } from "./events/pubsub.ts";
 import { schema } from "./schema.ts";
@@ -15,7 +18,7 @@ export interface ControlPlaneOptions {
   prisma: Db;
   bus: ChangeBus;
   cipher: CredentialCipher;
-  graphiql?: boolean;
+  config: Config;
 }
 
 export interface ControlPlaneServer {
@@ -30,13 +33,15 @@ export function createControlPlaneServer(options: ControlPlaneOptions): ControlP
   const yoga = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: "/graphql",
-    graphiql: options.graphiql ?? true,
+    graphiql: options.config.graphiql,
+    plugins: [...hardeningPlugins(options.config), ...httpPlugins(options)],
     landingPage: false,
     maskedErrors: { isDev: false },
     context: async ({ request, req, connectionParams }): Promise<Context> => ({
       prisma: options.prisma,
       bus: options.bus,
       cipher: options.cipher,
+      config: options.config,
       caller: await authenticate(options.prisma, presentedKey(request.headers, connectionParams)),
       sourceIp: req?.socket.remoteAddress ?? null,
     }),

@@ -42,11 +42,25 @@ export const configSchema = z.object({
   TOLLGATE_AUTO_MIGRATE: flag.default(true),
   /** Connections per process to Postgres (the embedded database always uses one). */
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1, "DATABASE_POOL_SIZE must be at least 1").max(200).default(10),
-  GRAPHQL_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_000_000),
+  GRAPHQL_MAX_BODY_BYTES: z.coerce.number().int().min(1024, "GRAPHQL_MAX_BODY_BYTES must be at least 1024").default(1_000_000),
+  /** Schema introspection and the GraphiQL page: default on in embedded mode, off in production mode. */
+  GRAPHQL_INTROSPECTION: flag.optional(),
+  GRAPHIQL: flag.optional(),
+  /** Where people reach the control plane; invite links start with it. Defaults to the control plane's own address. */
+  TOLLGATE_PUBLIC_URL: optionalUrl("TOLLGATE_PUBLIC_URL", ["http", "https"]),
+  INVITE_TTL_HOURS: z.coerce.number().int().min(1, "INVITE_TTL_HOURS must be at least 1").max(24 * 90).default(168),
+  /** Optional mail for invites, as a nodemailer transport URL (smtp://user:pass@host:587); unset = links are returned. */
+  SMTP_URL: optionalUrl("SMTP_URL", ["smtp", "smtps"]),
+  SMTP_FROM: z.string().trim().default("Tollgate <tollgate@localhost>"),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
 
-export type Config = z.infer<typeof configSchema> & { embedded: boolean };
+export type Config = z.infer<typeof configSchema> & {
+  embedded: boolean;
+  introspection: boolean;
+  graphiql: boolean;
+  publicUrl: string;
+};
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -61,5 +75,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".") || "config"}: ${i.message}`));
   }
-  return { ...parsed.data, embedded: parsed.data.DATABASE_URL === undefined };
+  const data = parsed.data;
+  const embedded = data.DATABASE_URL === undefined;
+  return {
+    ...data,
+    embedded,
+    introspection: data.GRAPHQL_INTROSPECTION ?? embedded,
+    graphiql: data.GRAPHIQL ?? embedded,
+    publicUrl: (data.TOLLGATE_PUBLIC_URL ?? `http://${data.CONTROL_PLANE_HOST}:${data.CONTROL_PLANE_PORT}`).replace(/\/+$/, ""),
+  };
 }

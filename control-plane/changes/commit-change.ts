@@ -23,12 +23,13 @@ export interface ChangeOutcome<T> {
 export async function commitChange<T>(ctx: Context, spec: ChangeSpec<T>): Promise<T> {
   let outcome: ChangeOutcome<T>;
   let version: bigint;
+  let auditId: bigint;
   try {
-    [outcome, version] = await ctx.prisma.$transaction(async (tx) => {
+    [outcome, version, auditId] = await ctx.prisma.$transaction(async (tx) => {
       const done = await spec.run(tx);
       const [row] = await tx.$queryRaw<{ version: bigint }[]>`
         UPDATE "PolicyVersion" SET "version" = "version" + 1, "updatedAt" = now() WHERE "id" = 1 RETURNING "version"`;
-      await tx.auditEvent.create({
+      const audit = await tx.auditEvent.create({
         data: {
           actorId: ctx.caller?.userId ?? null,
           actorLabel: ctx.caller?.label ?? "system",
@@ -40,7 +41,7 @@ export async function commitChange<T>(ctx: Context, spec: ChangeSpec<T>): Promis
           sourceIp: ctx.sourceIp,
         },
       });
-      return [done, row?.version ?? 0n] as const;
+      return [done, row?.version ?? 0n, audit.id] as const;
     });
   } catch (error) {
     throw mapPrismaError(error);
@@ -52,6 +53,7 @@ export async function commitChange<T>(ctx: Context, spec: ChangeSpec<T>): Promis
     targetId: outcome.targetId,
     version: version.toString(),
     at: new Date().toISOString(),
+    auditId: auditId.toString(),
   });
   return outcome.result;
 }

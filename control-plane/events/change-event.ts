@@ -1,5 +1,5 @@
 // The event every committed control-plane change publishes: subscriptions and (later) data planes follow it.
-export const changeKinds = ["USER", "GROUP", "MEMBERSHIP", "GRANT", "PROVIDER_ACCESS", "LIMIT", "BUDGET", "PROVIDER", "MODEL", "VIRTUAL_ACCOUNT"] as const;
+export const changeKinds = ["USER", "GROUP", "MEMBERSHIP", "GRANT", "PROVIDER_ACCESS", "LIMIT", "BUDGET", "PROVIDER", "MODEL", "VIRTUAL_ACCOUNT", "API_KEY", "INVITE"] as const;
 export type ChangeKind = (typeof changeKinds)[number];
 
 export interface ChangeEvent {
@@ -11,4 +11,6 @@ export interface ChangeEvent {
   /** Policy version after this change (a decimal string: it is a bigint). Gaps mean a missed event. */
   version: string;
   at: string;
+  /** The audit event this change wrote (a decimal string). */
+  auditId: string;
 }

@@ -8,6 +8,7 @@ import { type ChangeBus, createChangeBus } from "../../control-plane/events/pubs
 import { issueApiKey, type KeyScope } from "../../control-plane/keys/issue-api-key.ts";
 import { createControlPlaneServer } from "../../control-plane/server.ts";
 import { type CredentialCipher, createCredentialCipher } from "../../shared/credential-cipher.ts";
+import { loadConfig } from "../../shared/config.ts";
 import { createTestDatabase, redisUrl, type TestDatabase } from "./database.ts";
 
 export interface GraphQLResponse<T = Record<string, any>> {
@@ -39,7 +40,14 @@ export interface TestControlPlane extends GraphQLClient {
   close(): Promise<void>;
 }
 
-export async function startTestControlPlane(options: { redis?: boolean; database?: TestDatabase } = {}): Promise<TestControlPlane> {
+export interface TestControlPlaneOptions {
+  redis?: boolean;
+  database?: TestDatabase;
+  /** Extra settings, as environment variables (the database is always the test's). */
+  env?: Record<string, string>;
+}
+
+export async function startTestControlPlane(options: TestControlPlaneOptions = {}): Promise<TestControlPlane> {
   const database = options.database ?? (await createTestDatabase());
   const statements: string[] = [];
   const prisma = createDb(database.url, 4, { onQuery: (sql) => statements.push(sql) });
@@ -48,7 +56,8 @@ export async function startTestControlPlane(options: { redis?: boolean; database
   const cipher = createCredentialCipher(randomBytes(32));
   const owner = await bootstrapOwner(prisma, "owner@tollgate.test");
   if (!owner) throw new Error("test database already had users");
-  const controlPlane = createControlPlaneServer({ prisma, bus, cipher });
+  const config = loadConfig({ DATABASE_URL: database.url, GRAPHIQL: "true", GRAPHQL_INTROSPECTION: "true", ...options.env });
+  const controlPlane = createControlPlaneServer({ prisma, bus, cipher, config });
   const url = await controlPlane.listen(0, "127.0.0.1");
 
   const as = (secret: string | null): GraphQLClient => {
