@@ -14,6 +14,7 @@ export interface Context {
   config: Config;
   caller: Caller | null;
   sourceIp: string | null;
-  /** Memo for the providerManager scope. */
+  /** Per-request memos for the groupMember and providerManager scopes. */
+  callerGroups?: Promise<Set<string>>;
   managedProviders?: Promise<Set<string>>;
 }

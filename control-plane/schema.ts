@@ -13,5 +13,9 @@ import "./provider-access/index.ts";
 import "./limits/index.ts";
 import "./budgets/index.ts";
 import "./policy/index.ts";
+import "./audit/index.ts";
+import "./invites/index.ts";
+import "./users/table.ts";
+import "./keys/index.ts";
 
 export const schema = builder.toSchema({ sortSchema: true });

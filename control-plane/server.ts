@@ -8,7 +8,7 @@ import type { CredentialCipher } from "../shared/credential-cipher.ts";
 import { authenticate, presentedKey } from "./auth/authenticate.ts";
 import type { Config } from "../shared/config.ts";
 import type { Context } from "./context.ts";
-import { hardeningPlugins } from "./hardening/index.ts";
+import { hardeningPlugins, limitRequestBody, MAX_BATCH_OPERATIONS } from "./hardening/index.ts";
 import { httpPlugins } from "./http-plugins.ts";
 import type { Db } from "./db/client.ts";
 import type { ChangeBus } from "./events/pubsub.ts";
@@ -37,6 +37,9 @@ export function createControlPlaneServer(options: ControlPlaneOptions): ControlP
     plugins: [...hardeningPlugins(options.config), ...httpPlugins(options)],
     landingPage: false,
     maskedErrors: { isDev: false },
+    batching: { limit: MAX_BATCH_OPERATIONS },
+    // The node handler below refuses oversized bodies first; this is yoga's own backstop at the same size.
+    maxRequestBodySize: options.config.GRAPHQL_MAX_BODY_BYTES,
     context: async ({ request, req, connectionParams }): Promise<Context> => ({
       prisma: options.prisma,
       bus: options.bus,
@@ -47,8 +50,12 @@ export function createControlPlaneServer(options: ControlPlaneOptions): ControlP
     }),
   });
 
-  const server = createServer(yoga);
-  const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
+  const maxBodyBytes = options.config.GRAPHQL_MAX_BODY_BYTES;
+  const server = createServer((req, res) => {
+    const request = limitRequestBody(req, res, maxBodyBytes);
+    if (request) void yoga(request, res);
+  });
+  const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: maxBodyBytes });
   useServer(
     {
       execute: (args) => (args.rootValue as Enveloped).execute(args) as never,

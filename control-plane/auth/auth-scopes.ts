@@ -22,12 +22,20 @@ export function authScopes(ctx: Context) {
     orgAdmin: isOrgAdmin(caller),
     owner: caller?.role === "OWNER",
     self: (userId: string) => caller !== null && caller.userId === String(userId),
-    groupMember: async (groupId: string) =>
-      caller !== null &&
-      (await ctx.prisma.groupMembership.count({ where: { groupId: String(groupId), userId: caller.userId } })) > 0,
+    groupMember: async (groupId: string) => caller !== null && (await callerGroupIds(ctx)).has(String(groupId)),
     providerManager: async (providerId: string) =>
       caller !== null && (await managedProviderIds(ctx)).has(String(providerId)),
   };
+}
+
+/** Groups the caller belongs to; loaded once per request. */
+function callerGroupIds(ctx: Context): Promise<Set<string>> {
+  const caller = ctx.caller;
+  if (!caller) return Promise.resolve(new Set());
+  ctx.callerGroups ??= ctx.prisma.groupMembership
+    .findMany({ where: { userId: caller.userId }, select: { groupId: true } })
+    .then((rows) => new Set(rows.map((r) => r.groupId)));
+  return ctx.callerGroups;
 }
 
 /** Providers the caller manages; loaded once per request. */

@@ -9,8 +9,9 @@ builder.prismaObjectFields("User", (t) => ({
   budgets: t.relation("budgets", { description, query: byPeriod }),
 }));
 
+// A member may see their group, but not what it holds: that is for admins.
 builder.prismaObjectFields("Group", (t) => ({
-  budgets: t.relation("budgets", { description, query: byPeriod }),
+  budgets: t.relation("budgets", { description, query: byPeriod, authScopes: { orgAdmin: true } }),
 }));
 
 builder.prismaObjectFields("VirtualAccount", (t) => ({

@@ -41,6 +41,7 @@ builder.mutationFields((t) => ({
   setBudget: t.prismaField({
     type: "Budget",
     errors: mutationErrors,
+    authScopes: { orgAdmin: true },
     description: "Creates or changes the subject's budget for the period. Returns the budget as it is now.",
     args: { input: t.arg({ type: SetBudgetInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
@@ -74,6 +75,7 @@ builder.mutationFields((t) => ({
   clearBudget: t.field({
     type: ClearResultRef,
     errors: mutationErrors,
+    authScopes: { orgAdmin: true },
     description: "Removes the subject's budget for the period: no cap of its own there any more (group budgets still apply to members).",
     args: { input: t.arg({ type: ClearBudgetInput, required: true }) },
     resolve: async (_root, args, ctx) => {

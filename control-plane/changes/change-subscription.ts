@@ -1,6 +1,10 @@
-// Live changes: one subscription streaming every committed change, filterable by kind and target.
-import { filter, pipe } from "@graphql-yoga/subscription";
+// Live changes: one subscription streaming every committed change, filterable by kind and target. Admins see every
+// change; anyone else only changes to their own user. The caller is checked again for every event.
+import { Repeater } from "@graphql-yoga/subscription";
+import { ADMIN_SCOPE } from "../auth/authenticate.ts";
+import type { Caller } from "../auth/caller.ts";
 import { builder } from "../builder.ts";
+import type { Context } from "../context.ts";
 import { type ChangeEvent, changeKinds } from "../events/change-event.ts";
 
 const ChangeKindEnum = builder.enumType("ChangeKind", { values: changeKinds });
@@ -20,7 +24,9 @@ const ChangeEventRef = builder.objectRef<ChangeEvent>("ChangeEvent").implement({
 builder.subscriptionFields((t) => ({
   changes: t.field({
     type: ChangeEventRef,
-    description: "Committed changes as they happen. Filter by kinds (any of) and/or one target id.",
+    description:
+      "Committed changes as they happen. Filter by kinds (any of) and/or one target id. Admins receive every change, " +
+      "other users only changes whose target is themselves. The stream ends when the key is revoked or expires or the user is disabled.",
     args: {
       kinds: t.arg({ type: [ChangeKindEnum], required: false }),
       targetId: t.arg.id({ required: false }),
@@ -28,11 +34,43 @@ builder.subscriptionFields((t) => ({
     subscribe: (_root, args, ctx) => {
       const kinds = args.kinds?.length ? new Set<string>(args.kinds) : null;
       const targetId = args.targetId == null ? null : String(args.targetId);
-      return pipe(
-        ctx.bus.subscribe(),
-        filter((e: ChangeEvent) => (!kinds || kinds.has(e.kind)) && (targetId === null || e.targetId === targetId)),
-      );
+      const wanted = (e: ChangeEvent) => (!kinds || kinds.has(e.kind)) && (targetId === null || e.targetId === targetId);
+      // The root type's `authenticated` scope has run at subscribe time, so there is a caller.
+      return authorizedEvents(ctx, ctx.caller!, wanted);
     },
     resolve: (event) => event,
   }),
 }));
+
+type Verdict = "deliver" | "skip" | "end";
+
+/**
+ * The caller as they are now, reloaded (key and user in one query) for every event the subscriber asked for: a key
+ * revoked or expired, or a user disabled since subscribing, ends the stream; a demoted admin gets only their own changes.
+ */
+async function verdictFor(ctx: Context, caller: Caller, event: ChangeEvent): Promise<Verdict> {
+  const key = await ctx.prisma.apiKey.findUnique({
+    where: { id: caller.keyId },
+    select: { revokedAt: true, expiresAt: true, scopes: true, user: { select: { id: true, role: true, status: true } } },
+  });
+  const usable = key && !key.revokedAt && !(key.expiresAt && key.expiresAt <= new Date()) && key.scopes.includes(ADMIN_SCOPE);
+  if (!usable || key.user?.status !== "ACTIVE") return "end";
+  if (key.user.role === "OWNER" || key.user.role === "ADMIN") return "deliver";
+  return event.targetId === key.user.id ? "deliver" : "skip";
+}
+
+/** The change bus, narrowed to what the caller asked for and may see. */
+function authorizedEvents(ctx: Context, caller: Caller, wanted: (e: ChangeEvent) => boolean): AsyncIterable<ChangeEvent> {
+  // A Repeater (not an async generator) so that unsubscribing stops at once, even while waiting for the next change.
+  return new Repeater<ChangeEvent>(async (push, stop) => {
+    const changes = ctx.bus.subscribe()[Symbol.asyncIterator]();
+    void stop.then(() => changes.return?.());
+    for (let next = await changes.next(); !next.done; next = await changes.next()) {
+      if (!wanted(next.value)) continue;
+      const verdict = await verdictFor(ctx, caller, next.value);
+      if (verdict === "end") break;
+      if (verdict === "deliver") await push(next.value);
+    }
+    stop();
+  });
+}

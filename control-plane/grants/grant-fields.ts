@@ -8,8 +8,9 @@ builder.prismaObjectFields("User", (t) => ({
   grants: t.relation("grants", { description, query: bySlug }),
 }));
 
+// A member may see their group, but not what it holds: that is for admins.
 builder.prismaObjectFields("Group", (t) => ({
-  grants: t.relation("grants", { description, query: bySlug }),
+  grants: t.relation("grants", { description, query: bySlug, authScopes: { orgAdmin: true } }),
 }));
 
 builder.prismaObjectFields("VirtualAccount", (t) => ({
@@ -17,7 +18,9 @@ builder.prismaObjectFields("VirtualAccount", (t) => ({
 }));
 
 builder.prismaObjectFields("Model", (t) => ({
+  // Who else holds a model is for admins, even when the caller may use the model.
   grants: t.relation("grants", {
+    authScopes: { orgAdmin: true },
     description: "Users, groups and virtual accounts this model is granted to directly.",
     query: { orderBy: [{ createdAt: "asc" }, { id: "asc" }] },
   }),

@@ -22,6 +22,7 @@ builder.mutationFields((t) => ({
   grantModel: t.prismaField({
     type: "ModelGrant",
     errors: mutationErrors,
+    authScopes: { orgAdmin: true },
     description:
       "Grants a model to exactly one user, group or virtual account. Granting again returns the existing grant " +
       "and changes nothing (no audit event, no policy version bump).",
@@ -57,6 +58,7 @@ builder.mutationFields((t) => ({
   revokeGrant: t.prismaField({
     type: "ModelGrant",
     errors: mutationErrors,
+    authScopes: { orgAdmin: true },
     description: "Deletes a grant; new requests are refused at once. Returns the revoked grant.",
     args: { id: t.arg.id({ required: true }) },
     resolve: async (query, _root, args, ctx) => {

@@ -43,6 +43,7 @@ builder.mutationFields((t) => ({
   createGroup: t.prismaField({
     type: "Group",
     errors: mutationErrors,
+    authScopes: { orgAdmin: true },
     args: { input: t.arg({ type: CreateGroupInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const input = parseInput(createSchema, args.input);
@@ -61,6 +62,7 @@ builder.mutationFields((t) => ({
   updateGroup: t.prismaField({
     type: "Group",
     errors: mutationErrors,
+    authScopes: { orgAdmin: true },
     args: { input: t.arg({ type: UpdateGroupInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const { id, ...changes } = parseInput(updateSchema, args.input);
@@ -84,6 +86,7 @@ builder.mutationFields((t) => ({
   deleteGroup: t.prismaField({
     type: "Group",
     errors: mutationErrors,
+    authScopes: { orgAdmin: true },
     description: "Deletes the group with its memberships, grants, provider access, limits and budgets. Returns the deleted group.",
     args: { id: t.arg.id({ required: true }) },
     resolve: async (query, _root, args, ctx) => {
@@ -104,6 +107,7 @@ builder.mutationFields((t) => ({
   addGroupMembers: t.prismaField({
     type: "Group",
     errors: mutationErrors,
+    authScopes: { orgAdmin: true },
     description: "Adds users to a group; users already in it are left as they are.",
     args: { input: t.arg({ type: GroupMembersInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
@@ -129,6 +133,7 @@ builder.mutationFields((t) => ({
   removeGroupMembers: t.prismaField({
     type: "Group",
     errors: mutationErrors,
+    authScopes: { orgAdmin: true },
     description: "Removes users from a group; users not in it are ignored.",
     args: { input: t.arg({ type: GroupMembersInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {

@@ -7,6 +7,7 @@ builder.queryFields((t) => ({
   groups: t.prismaConnection({
     type: "Group",
     cursor: "id",
+    authScopes: { orgAdmin: true },
     description: "Groups ordered by name; `search` matches name or description, case-insensitive.",
     args: { search: t.arg.string({ required: false }) },
     resolve: (query, _root, args, ctx) =>
@@ -17,6 +18,8 @@ builder.queryFields((t) => ({
     type: "Group",
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
+    // A malformed id cannot name a group anyone belongs to (and would fail the membership lookup).
+    authScopes: (_root, args) => (isUuid(args.id) ? { orgAdmin: true, groupMember: args.id } : { orgAdmin: true }),
     resolve: (query, _root, args, ctx) =>
       isUuid(args.id) ? ctx.prisma.group.findUnique({ ...query, where: { id: args.id } }) : null,
   }),

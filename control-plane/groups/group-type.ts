@@ -1,7 +1,9 @@
 // The Group type: a named set of users whose grants, provider access, limits and budgets apply to each member.
 import { builder } from "../builder.ts";
 
+// Members see the groups they belong to; who is in them and what they hold is for admins (fields below and in other domains).
 builder.prismaObject("Group", {
+  authScopes: (group) => ({ orgAdmin: true, groupMember: group.id }),
   fields: (t) => ({
     id: t.exposeID("id"),
     name: t.exposeString("name"),
@@ -11,6 +13,7 @@ builder.prismaObject("Group", {
     memberCount: t.relationCount("members"),
     members: t.prismaField({
       type: ["User"],
+      authScopes: { orgAdmin: true },
       select: (_args, _ctx, nestedSelection) => ({
         members: { select: { user: nestedSelection(true) }, orderBy: { user: { email: "asc" } } },
       }),

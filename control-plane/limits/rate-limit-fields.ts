@@ -7,9 +7,11 @@ builder.prismaObjectFields("User", (t) => ({
   rateLimit: t.relation("rateLimit", { nullable: true, description }),
 }));
 
+// A member may see their group, but not what it holds: that is for admins.
 builder.prismaObjectFields("Group", (t) => ({
   rateLimit: t.relation("rateLimit", {
     nullable: true,
+    authScopes: { orgAdmin: true },
     description: "The group's rate limit (null: none); it caps each member separately, it is not a shared pool.",
   }),
 }));

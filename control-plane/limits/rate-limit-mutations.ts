@@ -30,6 +30,7 @@ builder.mutationFields((t) => ({
   setRateLimit: t.prismaField({
     type: "RateLimit",
     errors: mutationErrors,
+    authScopes: { orgAdmin: true },
     description: "Creates or changes the subject's rate limit. Returns the limit as it is now.",
     args: { input: t.arg({ type: SetRateLimitInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
@@ -59,6 +60,7 @@ builder.mutationFields((t) => ({
   clearRateLimit: t.field({
     type: ClearResultRef,
     errors: mutationErrors,
+    authScopes: { orgAdmin: true },
     description: "Removes the subject's rate limit: no caps of its own any more (group limits still apply to members).",
     args: { subject: t.arg({ type: SubjectInput, required: true }) },
     resolve: async (_root, args, ctx) => {

@@ -38,6 +38,7 @@ builder.mutationFields((t) => ({
   createModel: t.prismaField({
     type: "Model",
     errors: mutationErrors,
+    authScopes: { orgAdmin: true },
     args: { input: t.arg({ type: CreateModelInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const input = parseInput(createSchema, args.input);
@@ -58,6 +59,7 @@ builder.mutationFields((t) => ({
   updateModel: t.prismaField({
     type: "Model",
     errors: mutationErrors,
+    authScopes: { orgAdmin: true },
     description: "Changes the given fields. A new slug also replaces the old one in API keys narrowed to this model.",
     args: { input: t.arg({ type: UpdateModelInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
@@ -90,6 +92,7 @@ builder.mutationFields((t) => ({
   deleteModel: t.prismaField({
     type: "Model",
     errors: mutationErrors,
+    authScopes: { orgAdmin: true },
     description: "Deletes the model with its routes and grants. Returns the deleted model.",
     args: { id: t.arg.id({ required: true }) },
     resolve: async (query, _root, args, ctx) => {

@@ -8,6 +8,7 @@ builder.queryFields((t) => ({
   models: t.prismaConnection({
     type: "Model",
     cursor: "id",
+    authScopes: { orgAdmin: true },
     description: "Models ordered by slug; `search` matches slug or display name, case-insensitive; `kind` narrows to one kind.",
     args: { search: t.arg.string({ required: false }), kind: t.arg({ type: ModelKindEnum, required: false }) },
     resolve: (query, _root, args, ctx) =>
@@ -17,6 +18,7 @@ builder.queryFields((t) => ({
   model: t.prismaField({
     type: "Model",
     nullable: true,
+    authScopes: { orgAdmin: true },
     args: { id: t.arg.id({ required: true }) },
     resolve: (query, _root, args, ctx) => (isUuid(args.id) ? ctx.prisma.model.findUnique({ ...query, where: { id: args.id } }) : null),
   }),
@@ -24,6 +26,7 @@ builder.queryFields((t) => ({
     type: "Model",
     nullable: true,
     description: "The model clients reach by this exact slug, or null.",
+    authScopes: { orgAdmin: true },
     args: { slug: t.arg.string({ required: true }) },
     resolve: (query, _root, args, ctx) => ctx.prisma.model.findUnique({ ...query, where: { slug: args.slug.trim() } }),
   }),

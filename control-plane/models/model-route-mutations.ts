@@ -37,6 +37,7 @@ builder.mutationFields((t) => ({
   addModelRoute: t.prismaField({
     type: "Model",
     errors: mutationErrors,
+    authScopes: { orgAdmin: true },
     description: "Routes the model to a provider model. Returns the model with its routes.",
     args: { input: t.arg({ type: AddModelRouteInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
@@ -71,6 +72,7 @@ builder.mutationFields((t) => ({
   updateModelRoute: t.prismaField({
     type: "Model",
     errors: mutationErrors,
+    authScopes: { orgAdmin: true },
     description: "Changes the given fields of a route. Returns the model with its routes.",
     args: { input: t.arg({ type: UpdateModelRouteInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
@@ -97,6 +99,7 @@ builder.mutationFields((t) => ({
   removeModelRoute: t.prismaField({
     type: "Model",
     errors: mutationErrors,
+    authScopes: { orgAdmin: true },
     description: "Removes a route. Returns the model with its remaining routes.",
     args: { id: t.arg.id({ required: true }) },
     resolve: async (query, _root, args, ctx) => {

@@ -3,13 +3,13 @@ import { z } from "zod";
 import { BUDGET_PERIODS, type EffectivePolicy, LIMIT_DIMENSIONS, effectivePolicy } from "../../shared/policy/index.ts";
 import { builder } from "../builder.ts";
 import { NotFoundError, ValidationError } from "../errors.ts";
+import { PolicySubjectRef } from "../subjects/subject-type.ts";
 import { parseInput, uuid } from "../validation.ts";
 import {
   EffectiveBudgetRef,
   EffectiveLimitRef,
   EffectiveModelRef,
   type EffectiveModelShape,
-  PolicySubjectRef,
 } from "./effective-policy-types.ts";
 import { type AccessExplanation, explainAccess } from "./explain-access.ts";
 import { type LoadedPolicyInput, loadPolicyInput } from "./load-policy-input.ts";
@@ -78,6 +78,8 @@ builder.queryFields((t) => ({
     errors: { types: [ValidationError, NotFoundError] },
     description: "The effective policy of one user or virtual account, with the reason for every model and the source of every binding limit and budget.",
     args: { userId: t.arg.id({ required: false }), virtualAccountId: t.arg.id({ required: false }) },
+    // Users may read their own policy; a virtual account's is for admins.
+    authScopes: (_root, args) => (args.userId ? { orgAdmin: true, self: String(args.userId) } : { orgAdmin: true }),
     resolve: async (_root, args, ctx) => {
       const { userId, virtualAccountId } = parseInput(argsSchema, args);
       const ref = userId ? ({ kind: "user", id: userId } as const) : ({ kind: "virtualAccount", id: virtualAccountId! } as const);

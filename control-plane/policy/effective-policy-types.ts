@@ -3,24 +3,7 @@ import type { AccessReason, EffectiveBudget, LimitDimension, PolicyRoute, Subjec
 import { builder } from "../builder.ts";
 import { BudgetPeriodEnum } from "../budgets/budget-type.ts";
 import { AccessLevelEnum } from "../provider-access/provider-access-type.ts";
-
-export const SubjectKindEnum = builder.enumType("SubjectKind", {
-  values: {
-    USER: { value: "user" },
-    GROUP: { value: "group" },
-    VIRTUAL_ACCOUNT: { value: "virtualAccount" },
-    API_KEY: { value: "apiKey" },
-  } as const,
-});
-
-export const PolicySubjectRef = builder.objectRef<Subject>("PolicySubject").implement({
-  description: "Who a grant, access, limit or budget belongs to. `name` is the user's email, the group's or account's name.",
-  fields: (t) => ({
-    kind: t.field({ type: SubjectKindEnum, resolve: (s) => s.kind }),
-    id: t.exposeID("id"),
-    name: t.exposeString("name"),
-  }),
-});
+import { PolicySubjectRef } from "../subjects/subject-type.ts";
 
 const AccessReasonKindEnum = builder.enumType("AccessReasonKind", { values: ["GRANT", "PROVIDER_ACCESS"] as const });
 

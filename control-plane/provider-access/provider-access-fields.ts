@@ -8,8 +8,9 @@ builder.prismaObjectFields("User", (t) => ({
   providerAccess: t.relation("providerAccess", { description, query: byProviderName }),
 }));
 
+// A member may see their group, but not what it holds: that is for admins.
 builder.prismaObjectFields("Group", (t) => ({
-  providerAccess: t.relation("providerAccess", { description, query: byProviderName }),
+  providerAccess: t.relation("providerAccess", { description, query: byProviderName, authScopes: { orgAdmin: true } }),
 }));
 
 builder.prismaObjectFields("VirtualAccount", (t) => ({

@@ -1,5 +1,6 @@
 // Giving a user, group or virtual account access to a provider (USER or MANAGER), and taking it away.
 import { z } from "zod";
+import { isOrgAdmin } from "../auth/caller.ts";
 import { builder } from "../builder.ts";
 import { commitChange } from "../changes/commit-change.ts";
 import type { Tx } from "../db/client.ts";
@@ -7,7 +8,7 @@ import { mutationErrors } from "../error-types.ts";
 import { NotFoundError } from "../errors.ts";
 import { findProviderOrThrow } from "../lookups.ts";
 import { requireSubject, SubjectInput, type SubjectRef, subjectSchema } from "../subjects/subject.ts";
-import { parseInput, uuid } from "../validation.ts";
+import { isUuid, parseInput, uuid } from "../validation.ts";
 import { AccessLevelEnum } from "./provider-access-type.ts";
 
 const SetProviderAccessInput = builder.inputType("SetProviderAccessInput", {
@@ -28,7 +29,10 @@ builder.mutationFields((t) => ({
   setProviderAccess: t.prismaField({
     type: "ProviderAccess",
     errors: mutationErrors,
-    description: "Gives the subject access to the provider at the given level; if it already has access, changes the level.",
+    description:
+      "Gives the subject access to the provider at the given level; if it already has access, changes the level. " +
+      "Admins and the provider's MANAGERs may do this.",
+    authScopes: (_root, args) => ({ orgAdmin: true, providerManager: args.input.providerId }),
     args: { input: t.arg({ type: SetProviderAccessInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const { providerId, subject, level } = parseInput(setSchema, args.input);
@@ -58,7 +62,13 @@ builder.mutationFields((t) => ({
   removeProviderAccess: t.prismaField({
     type: "ProviderAccess",
     errors: mutationErrors,
-    description: "Takes away a subject's access to a provider. Returns the removed access.",
+    description: "Takes away a subject's access to a provider. Returns the removed access. Admins and the provider's MANAGERs may do this.",
+    authScopes: async (_root, args, ctx) => {
+      // An unknown id reaches the resolver's NOT_FOUND only for admins; anyone else is refused, so ids cannot be probed.
+      if (isOrgAdmin(ctx.caller) || !isUuid(args.id)) return { orgAdmin: true };
+      const access = await ctx.prisma.providerAccess.findUnique({ where: { id: args.id }, select: { providerId: true } });
+      return access ? { orgAdmin: true, providerManager: access.providerId } : { orgAdmin: true };
+    },
     args: { id: t.arg.id({ required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const { id } = parseInput(z.object({ id: uuid("id") }), args);

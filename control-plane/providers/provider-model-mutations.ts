@@ -1,13 +1,15 @@
 // Changing a provider's models: the upstream names it serves and their per-million-token prices.
 import { z } from "zod";
 import { microsToUsd } from "../../shared/money.ts";
+import { isOrgAdmin } from "../auth/caller.ts";
 import { builder } from "../builder.ts";
 import { commitChange } from "../changes/commit-change.ts";
+import type { Context } from "../context.ts";
 import type { Tx } from "../db/client.ts";
 import { mutationErrors } from "../error-types.ts";
 import { ConflictError } from "../errors.ts";
 import { findProviderModelOrThrow, findProviderOrThrow } from "../lookups.ts";
-import { name, parseInput, uuid } from "../validation.ts";
+import { isUuid, name, parseInput, uuid } from "../validation.ts";
 import { price } from "./provider-inputs.ts";
 
 const AddProviderModelInput = builder.inputType("AddProviderModelInput", {
@@ -43,6 +45,7 @@ builder.mutationFields((t) => ({
   addProviderModel: t.prismaField({
     type: "ProviderModel",
     errors: mutationErrors,
+    authScopes: (_root, args) => ({ orgAdmin: true, providerManager: args.input.providerId }),
     args: { input: t.arg({ type: AddProviderModelInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const input = parseInput(addSchema, args.input);
@@ -70,6 +73,7 @@ builder.mutationFields((t) => ({
   updateProviderModel: t.prismaField({
     type: "ProviderModel",
     errors: mutationErrors,
+    authScopes: (_root, args, ctx) => managersOfProviderModel(ctx, args.input.id),
     args: { input: t.arg({ type: UpdateProviderModelInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const { id, ...changes } = parseInput(updateSchema, args.input);
@@ -99,6 +103,7 @@ builder.mutationFields((t) => ({
     type: "ProviderModel",
     errors: mutationErrors,
     description: "Removes the provider model and every model route to it. Returns the removed provider model.",
+    authScopes: (_root, args, ctx) => managersOfProviderModel(ctx, args.id),
     args: { id: t.arg.id({ required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const { id } = parseInput(z.object({ id: uuid("id") }), args);
@@ -115,6 +120,16 @@ builder.mutationFields((t) => ({
     },
   }),
 }));
+
+/**
+ * Who may change a provider model: admins and the MANAGERs of its provider. An unknown id reaches the resolver's
+ * NOT_FOUND only for admins; anyone else is refused, so ids cannot be probed.
+ */
+async function managersOfProviderModel(ctx: Context, id: string) {
+  if (isOrgAdmin(ctx.caller) || !isUuid(id)) return { orgAdmin: true };
+  const model = await ctx.prisma.providerModel.findUnique({ where: { id }, select: { providerId: true } });
+  return model ? { orgAdmin: true, providerManager: model.providerId } : { orgAdmin: true };
+}
 
 async function requireFreeUpstreamName(tx: Tx, providerId: string, upstream: string): Promise<void> {
   const taken = await tx.providerModel.findUnique({

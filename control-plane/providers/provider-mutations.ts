@@ -55,6 +55,7 @@ builder.mutationFields((t) => ({
   createProvider: t.prismaField({
     type: "Provider",
     errors: mutationErrors,
+    authScopes: { orgAdmin: true },
     args: { input: t.arg({ type: CreateProviderInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const { credentials, ...input } = parseInput(createSchema, args.input);
@@ -77,6 +78,8 @@ builder.mutationFields((t) => ({
     type: "Provider",
     errors: mutationErrors,
     description: "Changes the given fields. `credentials`: omitted keeps them, null clears them, a string replaces them.",
+    // A MANAGER runs the provider day to day, but creating and deleting providers stays with admins.
+    authScopes: (_root, args) => ({ orgAdmin: true, providerManager: args.input.id }),
     args: { input: t.arg({ type: UpdateProviderInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const { id, credentials, ...changes } = parseInput(updateSchema, args.input);
@@ -106,6 +109,7 @@ builder.mutationFields((t) => ({
     errors: mutationErrors,
     description:
       "Deletes the provider with its provider models, the model routes to them and all access to it. Returns the deleted provider.",
+    authScopes: { orgAdmin: true },
     args: { id: t.arg.id({ required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const { id } = parseInput(z.object({ id: uuid("id") }), args);

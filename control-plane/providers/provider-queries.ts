@@ -1,5 +1,8 @@
 // Reading providers: the list (search, cursor pagination), one provider by id, and the supported kinds.
+import { managedProviderIds } from "../auth/auth-scopes.ts";
+import { isOrgAdmin } from "../auth/caller.ts";
 import { builder } from "../builder.ts";
+import type { Context } from "../context.ts";
 import type { Prisma } from "../db/generated/prisma/client.ts";
 import { isUuid } from "../validation.ts";
 import { providerKinds } from "./provider-kinds.ts";
@@ -8,16 +11,19 @@ builder.queryFields((t) => ({
   providers: t.prismaConnection({
     type: "Provider",
     cursor: "id",
-    description: "Providers ordered by name; `search` matches name, kind or base URL, case-insensitive.",
+    description:
+      "Providers ordered by name; `search` matches name, kind or base URL, case-insensitive. " +
+      "Admins see every provider, anyone else only the providers they manage.",
     args: { search: t.arg.string({ required: false }) },
-    resolve: (query, _root, args, ctx) =>
-      ctx.prisma.provider.findMany({ ...query, where: providerSearch(args.search), orderBy: [{ name: "asc" }, { id: "asc" }] }),
-    totalCount: (_conn, args, ctx) => ctx.prisma.provider.count({ where: providerSearch(args.search) }),
+    resolve: async (query, _root, args, ctx) =>
+      ctx.prisma.provider.findMany({ ...query, where: await visibleProviders(ctx, args.search), orderBy: [{ name: "asc" }, { id: "asc" }] }),
+    totalCount: async (_conn, args, ctx) => ctx.prisma.provider.count({ where: await visibleProviders(ctx, args.search) }),
   }),
   provider: t.prismaField({
     type: "Provider",
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
+    authScopes: (_root, args) => ({ orgAdmin: true, providerManager: args.id }),
     resolve: (query, _root, args, ctx) =>
       isUuid(args.id) ? ctx.prisma.provider.findUnique({ ...query, where: { id: args.id } }) : null,
   }),
@@ -26,6 +32,13 @@ builder.queryFields((t) => ({
     resolve: () => [...providerKinds],
   }),
 }));
+
+/** A list is filtered rather than refused: a manager sees their own providers, someone managing none an empty list. */
+async function visibleProviders(ctx: Context, search: string | null | undefined): Promise<Prisma.ProviderWhereInput> {
+  const matching = providerSearch(search) ?? {};
+  if (isOrgAdmin(ctx.caller)) return matching;
+  return { AND: [matching, { id: { in: [...(await managedProviderIds(ctx))] } }] };
+}
 
 function providerSearch(search: string | null | undefined): Prisma.ProviderWhereInput | undefined {
   const term = search?.trim();

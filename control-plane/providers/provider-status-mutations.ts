@@ -19,6 +19,7 @@ builder.mutationFields((t) =>
         type: "Provider",
         errors: mutationErrors,
         description: `Sets the provider's status to ${status}; doing so when it already is changes nothing but is still audited.`,
+        authScopes: (_root, args) => ({ orgAdmin: true, providerManager: args.id }),
         args: { id: t.arg.id({ required: true }) },
         resolve: async (query, _root, args, ctx) => {
           const { id } = parseInput(z.object({ id: uuid("id") }), args);

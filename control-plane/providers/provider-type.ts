@@ -3,7 +3,9 @@ import { builder } from "../builder.ts";
 
 export const ProviderStatusEnum = builder.enumType("ProviderStatus", { values: ["ACTIVE", "INACTIVE"] as const });
 
+// A provider, its models and who has access to it are visible to admins and to the provider's MANAGERs.
 builder.prismaObject("Provider", {
+  authScopes: (provider) => ({ orgAdmin: true, providerManager: provider.id }),
   fields: (t) => ({
     id: t.exposeID("id"),
     name: t.exposeString("name"),
@@ -24,6 +26,7 @@ builder.prismaObject("Provider", {
 });
 
 builder.prismaObject("ProviderModel", {
+  authScopes: (model) => ({ orgAdmin: true, providerManager: model.providerId }),
   fields: (t) => ({
     id: t.exposeID("id"),
     upstreamName: t.exposeString("upstreamName"),

@@ -1,4 +1,6 @@
-// Keeps the organisation administrable: the last active OWNER cannot be demoted or disabled.
+// Guards on the OWNER role: only an owner may touch owners, and the last active OWNER cannot be demoted or disabled.
+import { forbidden } from "../auth/authenticate.ts";
+import type { Caller } from "../auth/caller.ts";
 import type { Tx } from "../db/client.ts";
 import type { OrgRole, UserStatus } from "../db/generated/prisma/client.ts";
 import { ValidationError } from "../errors.ts";
@@ -20,4 +22,13 @@ export async function refuseToRemoveLastOwner(tx: Tx, user: RoleAndStatus & { id
   throw new ValidationError([
     { path, message: "this is the last active owner; make another user an active OWNER first" },
   ]);
+}
+
+/**
+ * Admins manage everyone else, but only an OWNER may give or take the OWNER role or change a user who is an OWNER.
+ * Checked inside the transaction against the row it changes, so a concurrent promotion cannot slip past it.
+ */
+export function refuseOwnerChangeByNonOwner(caller: Caller | null, current: OrgRole | null, next: OrgRole | null | undefined): void {
+  if (caller?.role === "OWNER") return;
+  if (current === "OWNER" || next === "OWNER") throw forbidden("only an OWNER may change an OWNER or give the OWNER role");
 }

@@ -7,7 +7,7 @@ import { mutationErrors } from "../error-types.ts";
 import { ConflictError } from "../errors.ts";
 import { findUserOrThrow } from "../lookups.ts";
 import { email, name, parseInput, uuid } from "../validation.ts";
-import { refuseToRemoveLastOwner } from "./last-owner-guard.ts";
+import { refuseOwnerChangeByNonOwner, refuseToRemoveLastOwner } from "./last-owner-guard.ts";
 import { OrgRoleEnum, orgRoles, UserStatusEnum, userStatuses } from "./user-type.ts";
 
 const CreateUserInput = builder.inputType("CreateUserInput", {
@@ -45,9 +45,11 @@ builder.mutationFields((t) => ({
   createUser: t.prismaField({
     type: "User",
     errors: mutationErrors,
+    authScopes: { orgAdmin: true },
     args: { input: t.arg({ type: CreateUserInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const data = parseInput(createSchema, args.input);
+      refuseOwnerChangeByNonOwner(ctx.caller, null, data.role);
       return commitChange(ctx, {
         kind: "USER",
         action: "user.create",
@@ -64,7 +66,8 @@ builder.mutationFields((t) => ({
   updateUser: t.prismaField({
     type: "User",
     errors: mutationErrors,
-    description: "Changes the given fields; omitted fields stay as they are.",
+    description: "Changes the given fields; omitted fields stay as they are. Only an OWNER may change an OWNER or give the OWNER role.",
+    authScopes: { orgAdmin: true },
     args: { input: t.arg({ type: UpdateUserInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const { id, ...changes } = parseInput(updateSchema, args.input);
@@ -79,6 +82,7 @@ builder.mutationFields((t) => ({
         targetType: "User",
         run: async (tx) => {
           const before = await findUserOrThrow(tx, id);
+          refuseOwnerChangeByNonOwner(ctx.caller, before.role, data.role);
           await refuseToRemoveLastOwner(tx, before, { role: data.role ?? before.role, status: data.status ?? before.status });
           const user = await tx.user.update({ ...query, where: { id }, data });
           return {

@@ -7,6 +7,7 @@ builder.queryFields((t) => ({
   users: t.prismaConnection({
     type: "User",
     cursor: "id",
+    authScopes: { orgAdmin: true },
     description: "Users ordered by email; `search` matches name or email, case-insensitive.",
     args: { search: t.arg.string({ required: false }) },
     resolve: (query, _root, args, ctx) =>
@@ -17,6 +18,7 @@ builder.queryFields((t) => ({
     type: "User",
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
+    authScopes: (_root, args) => ({ orgAdmin: true, self: String(args.id) }),
     resolve: (query, _root, args, ctx) => (isUuid(args.id) ? ctx.prisma.user.findUnique({ ...query, where: { id: args.id } }) : null),
   }),
 }));

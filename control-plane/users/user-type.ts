@@ -6,7 +6,9 @@ export const userStatuses = ["INVITED", "ACTIVE", "DISABLED"] as const;
 export const OrgRoleEnum = builder.enumType("OrgRole", { values: orgRoles });
 export const UserStatusEnum = builder.enumType("UserStatus", { values: userStatuses });
 
+// Admins see every user; anyone else sees only themselves, including their own grants, access, limits, budgets and groups.
 builder.prismaObject("User", {
+  authScopes: (user) => ({ orgAdmin: true, self: user.id }),
   fields: (t) => ({
     id: t.exposeID("id"),
     email: t.exposeString("email"),

@@ -34,6 +34,7 @@ builder.mutationFields((t) => ({
   createVirtualAccount: t.prismaField({
     type: "VirtualAccount",
     errors: mutationErrors,
+    authScopes: { orgAdmin: true },
     args: { input: t.arg({ type: CreateVirtualAccountInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const data = parseInput(createSchema, args.input);
@@ -53,6 +54,7 @@ builder.mutationFields((t) => ({
   updateVirtualAccount: t.prismaField({
     type: "VirtualAccount",
     errors: mutationErrors,
+    authScopes: { orgAdmin: true },
     description: "Changes the given fields; omitted fields stay as they are.",
     args: { input: t.arg({ type: UpdateVirtualAccountInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {

@@ -7,6 +7,7 @@ builder.queryFields((t) => ({
   virtualAccounts: t.prismaConnection({
     type: "VirtualAccount",
     cursor: "id",
+    authScopes: { orgAdmin: true },
     description: "Virtual accounts ordered by name; `search` matches name or description, case-insensitive.",
     args: { search: t.arg.string({ required: false }) },
     resolve: (query, _root, args, ctx) =>
@@ -20,6 +21,7 @@ builder.queryFields((t) => ({
   virtualAccount: t.prismaField({
     type: "VirtualAccount",
     nullable: true,
+    authScopes: { orgAdmin: true },
     args: { id: t.arg.id({ required: true }) },
     resolve: (query, _root, args, ctx) =>
       isUuid(args.id) ? ctx.prisma.virtualAccount.findUnique({ ...query, where: { id: args.id } }) : null,

@@ -18,6 +18,7 @@ builder.mutationFields((t) =>
       t.prismaField({
         type: "VirtualAccount",
         errors: mutationErrors,
+        authScopes: { orgAdmin: true },
         description: `Sets the virtual account's status to ${status}; doing so when it already is changes nothing but is still audited.`,
         args: { id: t.arg.id({ required: true }) },
         resolve: async (query, _root, args, ctx) => {

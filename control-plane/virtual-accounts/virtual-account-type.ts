@@ -3,7 +3,9 @@ import { builder } from "../builder.ts";
 
 export const VirtualAccountStatusEnum = builder.enumType("VirtualAccountStatus", { values: ["ACTIVE", "DISABLED"] as const });
 
+// Service principals are an admin matter through and through.
 builder.prismaObject("VirtualAccount", {
+  authScopes: { orgAdmin: true },
   fields: (t) => ({
     id: t.exposeID("id"),
     name: t.exposeString("name"),

@@ -28,6 +28,9 @@ async function createUser(input: Record<string, unknown>) {
   return user;
 }
 
+/** The default client's key belongs to the bootstrapped owner; tests that demote every owner give the role back. */
+const restoreBootstrapOwner = () => cp.prisma.user.update({ where: { email: "owner@tollgate.test" }, data: { role: "OWNER" } });
+
 const auditActions = async (targetId: string) =>
   (await cp.prisma.auditEvent.findMany({ where: { targetId }, orderBy: { id: "asc" } })).map((a) => a.action);
 
@@ -125,9 +128,10 @@ describe("users", () => {
   });
 
   it("refuses to demote or disable the last active owner, and allows it once another owner exists", async () => {
-    // Tests in this file never leave an active owner behind, but make sure this one starts from none.
-    await cp.prisma.user.updateMany({ where: { role: "OWNER" }, data: { role: "ADMIN" } });
-    const owner = await createUser({ email: "owner@owners.test", name: "Owner", role: "OWNER" });
+    // Only an owner may change an owner, so the owners here act with their own keys; every other owner steps down first.
+    const owner = await cp.userWithKey("OWNER", { email: "owner@owners.test" });
+    const asOwner = cp.as(owner.secret);
+    await cp.prisma.user.updateMany({ where: { role: "OWNER", id: { not: owner.id } }, data: { role: "ADMIN" } });
     const audits = await cp.prisma.auditEvent.count();
 
     for (const [query, variables, field] of [
@@ -135,7 +139,7 @@ describe("users", () => {
       [UPDATE, { input: { id: owner.id, status: "INVITED" } }, "updateUser"],
       [DISABLE, { id: owner.id }, "disableUser"],
     ] as const) {
-      const result = (await cp.ok(query, variables))[field];
+      const result = (await asOwner.ok(query, variables))[field];
       expect(result).toMatchObject({ __typename: "ValidationError", code: "VALIDATION" });
       expect(result.message).toMatch(/last active owner/);
     }
@@ -143,23 +147,27 @@ describe("users", () => {
     expect(await cp.prisma.auditEvent.count()).toBe(audits);
 
     // A disabled owner does not count as a way back in.
-    const dormant = await createUser({ email: "dormant@owners.test", name: "Dormant", role: "OWNER", status: "DISABLED" });
-    expect((await cp.ok(DISABLE, { id: owner.id })).disableUser.__typename).toBe("ValidationError");
+    const dormant = await cp.userWithKey("OWNER", { email: "dormant@owners.test" });
+    await cp.prisma.user.update({ where: { id: dormant.id }, data: { status: "DISABLED" } });
+    expect((await asOwner.ok(DISABLE, { id: owner.id })).disableUser.__typename).toBe("ValidationError");
 
-    expect((await cp.ok(ENABLE, { id: dormant.id })).enableUser.status).toBe("ACTIVE");
-    expect((await cp.ok(UPDATE, { input: { id: owner.id, role: "MEMBER" } })).updateUser.role).toBe("MEMBER");
-    expect((await cp.ok(DISABLE, { id: dormant.id })).disableUser.__typename).toBe("ValidationError");
+    expect((await asOwner.ok(ENABLE, { id: dormant.id })).enableUser.status).toBe("ACTIVE");
+    expect((await asOwner.ok(UPDATE, { input: { id: owner.id, role: "MEMBER" } })).updateUser.role).toBe("MEMBER");
+    expect((await cp.as(dormant.secret).ok(DISABLE, { id: dormant.id })).disableUser.__typename).toBe("ValidationError");
     await cp.prisma.user.update({ where: { id: dormant.id }, data: { role: "ADMIN" } });
+    await restoreBootstrapOwner();
   });
 
   it("lets only one of two concurrent demotions of the last two owners through", async () => {
-    await cp.prisma.user.updateMany({ where: { role: "OWNER" }, data: { role: "ADMIN" } });
-    const a = await createUser({ email: "a@race.test", name: "A", role: "OWNER" });
-    const b = await createUser({ email: "b@race.test", name: "B", role: "OWNER" });
-    const results = await Promise.all([a, b].map((u) => cp.ok(UPDATE, { input: { id: u.id, role: "ADMIN" } })));
+    // Each owner demotes themself with their own key, so both requests are an owner's whichever commits first.
+    const a = await cp.userWithKey("OWNER", { email: "a@race.test" });
+    const b = await cp.userWithKey("OWNER", { email: "b@race.test" });
+    await cp.prisma.user.updateMany({ where: { role: "OWNER", id: { notIn: [a.id, b.id] } }, data: { role: "ADMIN" } });
+    const results = await Promise.all([a, b].map((u) => cp.as(u.secret).ok(UPDATE, { input: { id: u.id, role: "ADMIN" } })));
     expect(results.map((r) => r.updateUser.__typename).sort()).toEqual(["User", "ValidationError"]);
     expect(await cp.prisma.user.count({ where: { role: "OWNER", status: "ACTIVE" } })).toBe(1);
     await cp.prisma.user.updateMany({ where: { role: "OWNER" }, data: { role: "ADMIN" } });
+    await restoreBootstrapOwner();
   });
 
   it("lists users by email with search on name or email, cursor pagination and totalCount", async () => {

@@ -1,0 +1,127 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AccessLevel } from "../../control-plane/db/generated/prisma/client.ts";
+import { issueApiKey } from "../../control-plane/keys/issue-api-key.ts";
+import { startTestControlPlane, type TestControlPlane } from "../support/control-plane.ts";
+
+let cp: TestControlPlane;
+beforeAll(async () => {
+  cp = await startTestControlPlane();
+});
+afterAll(async () => {
+  await cp?.close();
+});
+
+const tag = () => randomBytes(3).toString("hex");
+const user = (email: string) => cp.prisma.user.create({ data: { email, name: email.split("@")[0]! } });
+const provider = (name: string) => cp.prisma.provider.create({ data: { name, kind: "openai", baseUrl: "https://api.example.test/v1" } });
+const group = (name: string, userIds: string[]) =>
+  cp.prisma.group.create({ data: { name, members: { create: userIds.map((userId) => ({ userId })) } } });
+const access = (providerId: string, owner: { userId: string } | { groupId: string }, level: AccessLevel = "USER") =>
+  cp.prisma.providerAccess.create({ data: { providerId, level, ...owner } });
+
+const TABLE = /* GraphQL */ `
+  query ($search: String) {
+    users(search: $search, first: 25) {
+      edges { node { email keyCount groups { name } allowedProviders { provider { name } level via } } }
+    }
+  }`;
+
+async function row(email: string) {
+  const { users } = await cp.ok(TABLE, { search: email });
+  expect(users.edges).toHaveLength(1);
+  return users.edges[0].node;
+}
+
+describe("users table", () => {
+  it("counts a user's keys that are not revoked", async () => {
+    const u = await user(`keys-${tag()}@table.test`);
+    const keys = await cp.prisma.$transaction(async (tx) =>
+      Promise.all(["a", "b", "c"].map((name) => issueApiKey(tx, { owner: { userId: u.id }, name, scopes: ["inference"] }))),
+    );
+    await cp.prisma.apiKey.update({ where: { id: keys[0]!.key.id }, data: { revokedAt: new Date() } });
+    expect((await row(u.email)).keyCount).toBe(2);
+  });
+
+  it("lists allowed providers once each, with the strongest level and every path (direct and groups)", async () => {
+    const t = tag();
+    const u = await user(`providers-${t}@table.test`);
+    const [alpha, beta, unrelated] = await Promise.all([provider(`Alpha ${t}`), provider(`Beta ${t}`), provider(`Gamma ${t}`)]);
+    const [ops, eng] = await Promise.all([group(`Ops ${t}`, [u.id]), group(`Eng ${t}`, [u.id])]);
+    await access(alpha.id, { userId: u.id });
+    await access(alpha.id, { groupId: eng.id });
+    await access(beta.id, { groupId: ops.id });
+    await access(beta.id, { groupId: eng.id }, "MANAGER");
+    const other = await user(`other-${t}@table.test`);
+    await access(unrelated.id, { userId: other.id }, "MANAGER");
+    expect((await row(u.email)).allowedProviders).toEqual([
+      { provider: { name: `Alpha ${t}` }, level: "USER", via: ["direct", `Eng ${t}`] },
+      { provider: { name: `Beta ${t}` }, level: "MANAGER", via: [`Eng ${t}`, `Ops ${t}`] },
+    ]);
+    expect((await row(other.email)).allowedProviders).toEqual([{ provider: { name: `Gamma ${t}` }, level: "MANAGER", via: ["direct"] }]);
+  });
+
+  it("shows no allowed providers for a user with none", async () => {
+    const u = await user(`none-${tag()}@table.test`);
+    expect((await row(u.email)).allowedProviders).toEqual([]);
+  });
+
+  it("loads the users list with allowed providers in the same number of queries however many users it shows", async () => {
+    const t = tag();
+    const p = await provider(`Counted ${t}`);
+    const seed = async (prefix: string, count: number) => {
+      for (let i = 0; i < count; i++) {
+        const u = await user(`${prefix}-${i}-${t}@table.test`);
+        const g = await group(`${prefix} ${i} ${t}`, [u.id]);
+        await access(p.id, { userId: u.id });
+        await access(p.id, { groupId: g.id }, "MANAGER");
+      }
+    };
+    await seed("few", 2);
+    await seed("many", 12);
+    const few = await cp.countQueries(() => cp.ok(TABLE, { search: `few-` }));
+    const many = await cp.countQueries(() => cp.ok(TABLE, { search: `many-` }));
+    expect(many).toBe(few);
+    const { users } = await cp.ok(TABLE, { search: `many-` });
+    expect(users.edges).toHaveLength(12);
+    expect(users.edges[0].node.allowedProviders).toEqual([
+      { provider: { name: `Counted ${t}` }, level: "MANAGER", via: ["direct", `many 0 ${t}`] },
+    ]);
+  });
+});
+
+describe("users summary", () => {
+  it("counts the users matching the search and those without any grant or provider access", async () => {
+    const t = tag();
+    const search = `summary-${t}`;
+    const [granted, direct, viaGroupGrant, viaGroupAccess, emptyGroup, nothing] = await Promise.all(
+      ["granted", "direct", "groupgrant", "groupaccess", "emptygroup", "nothing"].map((n) => user(`${n}.${search}@table.test`)),
+    );
+    const model = await cp.prisma.model.create({ data: { slug: `chat-${t}`, displayName: `Chat ${t}` } });
+    const p = await provider(`Summary ${t}`);
+    await cp.prisma.modelGrant.create({ data: { modelId: model.id, userId: granted!.id } });
+    await access(p.id, { userId: direct!.id });
+    const withGrant = await group(`Granted ${t}`, [viaGroupGrant!.id]);
+    await cp.prisma.modelGrant.create({ data: { modelId: model.id, groupId: withGrant.id } });
+    const withAccess = await group(`Accessing ${t}`, [viaGroupAccess!.id]);
+    await access(p.id, { groupId: withAccess.id });
+    await group(`Empty ${t}`, [emptyGroup!.id]);
+    void nothing;
+
+    const { usersSummary } = await cp.ok(`query ($s: String) { usersSummary(search: $s) { total withoutAssignment } }`, { s: search.toUpperCase() });
+    expect(usersSummary).toEqual({ total: 6, withoutAssignment: 2 });
+    const narrow = await cp.ok(`query ($s: String) { usersSummary(search: $s) { total withoutAssignment } }`, { s: `granted.${search}` });
+    expect(narrow.usersSummary).toEqual({ total: 1, withoutAssignment: 0 });
+  });
+
+  it("counts everyone without a search, the owner included", async () => {
+    const { usersSummary } = await cp.ok(`{ usersSummary { total withoutAssignment } }`);
+    expect(usersSummary.total).toBe(await cp.prisma.user.count());
+  });
+
+  it("is for administrators only", async () => {
+    const member = await cp.userWithKey("MEMBER");
+    const result = await cp.as(member.secret).gql(`{ usersSummary { total } }`);
+    expect(result.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+  });
+});
