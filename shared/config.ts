@@ -52,6 +52,24 @@ export const configSchema = z.object({
   /** Optional mail for invites, as a nodemailer transport URL (smtp://user:pass@host:587); unset = links are returned. */
   SMTP_URL: optionalUrl("SMTP_URL", ["smtp", "smtps"]),
   SMTP_FROM: z.string().trim().default("Tollgate <tollgate@localhost>"),
+  /** Data plane: largest request body accepted (413 beyond). */
+  DATA_PLANE_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(10_000_000),
+  /** When Redis cannot be reached: rate limits fail open (admit, counted in a metric), budgets fail closed (503). */
+  RATE_LIMIT_FAIL_MODE: z.enum(["open", "closed"], { error: "RATE_LIMIT_FAIL_MODE must be open or closed" }).default("open"),
+  BUDGET_FAIL_MODE: z.enum(["open", "closed"], { error: "BUDGET_FAIL_MODE must be open or closed" }).default("closed"),
+  /** How long an admission decision may wait for Redis before the fail mode applies. */
+  REDIS_TIMEOUT_MS: z.coerce.number().int().min(1).max(60_000).default(50),
+  UPSTREAM_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(1).default(5_000),
+  /** Time to the first byte of the provider's response before trying the next route. */
+  UPSTREAM_FIRST_BYTE_TIMEOUT_MS: z.coerce.number().int().min(1).default(60_000),
+  /** Whole-request ceiling for one upstream call, streams included. */
+  UPSTREAM_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1).default(600_000),
+  /** Output tokens reserved against budgets when a request names no max_tokens. */
+  DEFAULT_MAX_TOKENS_ESTIMATE: z.coerce.number().int().min(1).default(4096),
+  /** How often each data-plane instance compares its snapshot version with the database. */
+  SNAPSHOT_RECONCILE_MS: z.coerce.number().int().min(100).default(5_000),
+  /** uWebSockets.js silently falls back to a slow pure-JS server when its native binary does not load; refuse unless allowed. */
+  UWS_ALLOW_FALLBACK: flag.default(false),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
 

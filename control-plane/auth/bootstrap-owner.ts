@@ -1,5 +1,6 @@
 // First start on an empty database: create the owner and mint their first key, shown once. Also the recovery path
 // (`npm run tollgate -- create-admin-key`): a new owner key from the server's own configuration.
+import { bumpPolicyVersion } from "../changes/policy-version.ts";
 import type { Db } from "../db/client.ts";
 import { issueApiKey } from "../keys/issue-api-key.ts";
 
@@ -19,6 +20,7 @@ export async function bootstrapOwner(prisma: Db, email: string): Promise<OwnerKe
     if ((await tx.user.count()) > 0) return null;
     const owner = await tx.user.create({ data: { email, name: "Owner", role: "OWNER", status: "ACTIVE" } });
     const { key, secret } = await issueApiKey(tx, { owner: { userId: owner.id }, name: "bootstrap", scopes: ["admin", "inference"] });
+    await bumpPolicyVersion(tx);
     await tx.auditEvent.create({
       data: { action: "user.bootstrap", targetType: "User", targetId: owner.id, after: { email, role: "OWNER", keyPrefix: key.prefix } },
     });
@@ -39,6 +41,7 @@ export async function createOwnerKey(prisma: Db, email: string): Promise<OwnerKe
         update: { role: "OWNER", status: "ACTIVE" },
       }));
     const { key, secret } = await issueApiKey(tx, { owner: { userId: owner.id }, name: "recovery", scopes: ["admin", "inference"] });
+    await bumpPolicyVersion(tx);
     await tx.auditEvent.create({
       data: { action: "apiKey.recover", targetType: "ApiKey", targetId: key.id, after: { owner: owner.email, prefix: key.prefix } },
     });

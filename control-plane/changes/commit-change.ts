@@ -3,6 +3,7 @@
 import type { Context } from "../context.ts";
 import type { Tx } from "../db/client.ts";
 import type { ChangeKind } from "../events/change-event.ts";
+import { bumpPolicyVersion } from "./policy-version.ts";
 import { mapPrismaError } from "./prisma-errors.ts";
 
 export interface ChangeSpec<T> {
@@ -27,8 +28,7 @@ export async function commitChange<T>(ctx: Context, spec: ChangeSpec<T>): Promis
   try {
     [outcome, version, auditId] = await ctx.prisma.$transaction(async (tx) => {
       const done = await spec.run(tx);
-      const [row] = await tx.$queryRaw<{ version: bigint }[]>`
-        UPDATE "PolicyVersion" SET "version" = "version" + 1, "updatedAt" = now() WHERE "id" = 1 RETURNING "version"`;
+      const version = await bumpPolicyVersion(tx);
       const audit = await tx.auditEvent.create({
         data: {
           actorId: ctx.caller?.userId ?? null,
@@ -41,7 +41,7 @@ export async function commitChange<T>(ctx: Context, spec: ChangeSpec<T>): Promis
           sourceIp: ctx.sourceIp,
         },
       });
-      return [done, row?.version ?? 0n, audit.id] as const;
+      return [done, version, audit.id] as const;
     });
   } catch (error) {
     throw mapPrismaError(error);
