@@ -362,6 +362,16 @@ describe("provider access", () => {
     expect((await allowed(manager, REMOVE_ACCESS, { id: setProviderAccess.id })).removeProviderAccess.__typename).toBe("ProviderAccess");
   });
 
+  it("a manager sees who holds access to their provider through `subject`, without reading user profiles", async () => {
+    const outsider = await cp.prisma.user.create({ data: { email: `${unique("outsider")}@authz.test`, name: "Outsider" } });
+    await cp.prisma.providerAccess.create({ data: { providerId: ids.provider, userId: outsider.id, level: "USER" } });
+    const { provider } = await allowed(manager, `query ($id: ID!) { provider(id: $id) { access { level subject { kind name } } } }`, { id: ids.provider });
+    expect(provider.access).toContainEqual({ level: "MANAGER", subject: { kind: "USER", name: (await cp.prisma.user.findUniqueOrThrow({ where: { id: ids.manager } })).email } });
+    expect(provider.access).toContainEqual({ level: "USER", subject: { kind: "USER", name: outsider.email } });
+    await forbidden(manager, `query ($id: ID!) { provider(id: $id) { access { user { email } } } }`, { id: ids.provider });
+    await cp.prisma.providerAccess.deleteMany({ where: { userId: outsider.id } });
+  });
+
   it("a manager may not give themselves access elsewhere, nor remove it there; an unknown id is FORBIDDEN", async () => {
     await forbidden(manager, SET_ACCESS, { providerId: ids.otherProvider, subject: { userId: ids.manager }, level: "MANAGER" });
     await forbidden(manager, REMOVE_ACCESS, { id: ids.otherAccess });
