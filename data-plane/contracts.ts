@@ -65,6 +65,10 @@ export interface Snapshot {
   modelsBySlug: Map<string, ModelEntry>;
 }
 
+/**
+ * Tokens one request used. `inputTokens` counts every input token, cached ones included; `cachedTokens` is the subset
+ * billed at the cached price (as shared/money.ts costMicros expects). All zero when the provider reported nothing.
+ */
 export interface UsageCounts {
   inputTokens: number;
   outputTokens: number;

@@ -12,7 +12,8 @@ export interface DbOptions {
 }
 
 export function createDb(connectionString: string, poolSize: number, options: DbOptions = {}): Db {
-  const adapter = new PrismaPg({ connectionString, max: poolSize });
+  // Bounded connect time and TCP keep-alive, so a database that vanishes fails requests instead of hanging them.
+  const adapter = new PrismaPg({ connectionString, max: poolSize, connectionTimeoutMillis: 5_000, keepAlive: true });
   const { onQuery } = options;
   if (!onQuery) return new PrismaClient({ adapter });
   const client = new PrismaClient({ adapter, log: [{ emit: "event", level: "query" }] });

@@ -1,0 +1,120 @@
+// In-process admission for the embedded mode (one data-plane process): the same checks and windows as Redis, in Maps.
+import type { Admission, AdmissionTicket, AdmitResult, Bucket } from "../contracts.ts";
+import type { BudgetPeriod } from "../../shared/policy/index.ts";
+import { type BudgetCheck, type Check, checksOf } from "./checks.ts";
+import { admitResult, type Verdict, type WindowState } from "./verdict.ts";
+import { DEFAULT_CONCURRENCY_LEASE_MS, ticketFor, wholeMicros, wholeTokens } from "./tickets.ts";
+import { fits, fitsMicros, secondIndex, SlidingCounter, WINDOW_SECONDS } from "./windows.ts";
+
+interface ScopeCounters {
+  requests: SlidingCounter;
+  tokens: SlidingCounter;
+  /** Ticket id → lease end (epoch ms). */
+  leases: Map<string, number>;
+  /** Spent + reserved micro-dollars in the current window of each period; a new window replaces the entry. */
+  spend: Map<BudgetPeriod, { windowStart: number; used: bigint }>;
+}
+
+/** State lives as long as the process; one entry per scope, so it is bounded by the number of keys and principals. */
+export function createMemoryAdmission(options: { concurrencyLeaseMs?: number } = {}): Admission {
+  const leaseMs = options.concurrencyLeaseMs ?? DEFAULT_CONCURRENCY_LEASE_MS;
+  const scopes = new Map<string, ScopeCounters>();
+  // Tickets not settled yet: a second settle (or one for a ticket never counted) is a no-op.
+  const pending = new WeakSet<AdmissionTicket>();
+  let sequence = 0;
+
+  function countersOf(scope: string): ScopeCounters {
+    let counters = scopes.get(scope);
+    if (!counters) {
+      counters = { requests: new SlidingCounter(), tokens: new SlidingCounter(), leases: new Map(), spend: new Map() };
+      scopes.set(scope, counters);
+    }
+    return counters;
+  }
+
+  function spentIn(counters: ScopeCounters, check: BudgetCheck): bigint {
+    const entry = counters.spend.get(check.period);
+    return entry && entry.windowStart === check.windowStart ? entry.used : 0n;
+  }
+
+  function admit(buckets: Bucket[], estimate: { tokens: number; micros: bigint }, now: number): Promise<AdmitResult> {
+    const ticket = ticketFor(`mem-${++sequence}`, buckets, estimate, now);
+    const checks = checksOf(buckets, now);
+    const verdict: Verdict = { failed: -1, waitMs: 0, requests: null, tokens: null };
+    if (checks.length === 0) return Promise.resolve(admitResult(verdict, checks, ticket));
+    const index = secondIndex(now);
+    const seconds: number[] = [];
+
+    checks.forEach((check, i) => {
+      const counters = countersOf(check.scope);
+      if (check.kind === "requests" || check.kind === "tokens") {
+        const counter = counters[check.kind];
+        seconds[i] = counter.slide(index);
+        const cost = check.kind === "requests" ? 1 : ticket.reservedTokens;
+        if (verdict.failed < 0 && !fits(counter.total, cost, check.limit)) {
+          verdict.failed = i;
+          verdict.waitMs = cost > check.limit ? WINDOW_SECONDS * 1000 : counter.freesInMs(Math.max(1, counter.total + cost - check.limit), now);
+        }
+      } else if (check.kind === "concurrency") {
+        for (const [id, end] of counters.leases) if (end <= now) counters.leases.delete(id);
+        if (verdict.failed < 0 && counters.leases.size >= check.limit) verdict.failed = i;
+      } else if (verdict.failed < 0 && !fitsMicros(spentIn(counters, check), ticket.reservedMicros, check.capMicros)) {
+        verdict.failed = i;
+      }
+    });
+
+    const admitted = verdict.failed < 0;
+    if (admitted) {
+      checks.forEach((check, i) => {
+        const counters = countersOf(check.scope);
+        if (check.kind === "requests") counters.requests.add(seconds[i]!, 1);
+        else if (check.kind === "tokens") counters.tokens.add(seconds[i]!, ticket.reservedTokens);
+        else if (check.kind === "concurrency") counters.leases.set(ticket.id, now + leaseMs);
+        else if (ticket.reservedMicros !== 0n) counters.spend.set(check.period, { windowStart: check.windowStart, used: spentIn(counters, check) + ticket.reservedMicros });
+      });
+      pending.add(ticket);
+    }
+    // After the writes, so an admitted request already counts against what remains.
+    verdict.requests = tightest(checks, "requests", now);
+    verdict.tokens = tightest(checks, "tokens", now);
+    return Promise.resolve(admitResult(verdict, checks, ticket));
+  }
+
+  function tightest(checks: readonly Check[], kind: "requests" | "tokens", now: number): WindowState | null {
+    let best: WindowState | null = null;
+    let bestCounter: SlidingCounter | null = null;
+    for (const check of checks) {
+      if (check.kind !== kind) continue;
+      const counter = countersOf(check.scope)[kind];
+      const remaining = Math.max(0, check.limit - counter.total);
+      if (!best || remaining < best.remaining) {
+        best = { limit: check.limit, remaining, resetMs: 0 };
+        bestCounter = counter;
+      }
+    }
+    if (best && bestCounter && bestCounter.total > 0) best.resetMs = bestCounter.freesInMs(1, now);
+    return best;
+  }
+
+  function settle(ticket: AdmissionTicket, actual: { tokens: number; micros: bigint }): Promise<void> {
+    if (!pending.delete(ticket)) return Promise.resolve();
+    const spent = wholeMicros(actual.micros);
+    const second = secondIndex(ticket.at);
+    const current = secondIndex(Date.now());
+    for (const check of checksOf(ticket.buckets, ticket.at)) {
+      const counters = countersOf(check.scope);
+      if (check.kind === "tokens") counters.tokens.adjust(second, wholeTokens(actual.tokens) - ticket.reservedTokens, current);
+      else if (check.kind === "concurrency") counters.leases.delete(ticket.id);
+      else if (check.kind === "budget") {
+        // A window that has since rolled over is gone, as its Redis key would be.
+        const entry = counters.spend.get(check.period);
+        if (!entry || entry.windowStart !== check.windowStart) continue;
+        const used = entry.used + spent - ticket.reservedMicros;
+        entry.used = used < 0n ? 0n : used;
+      }
+    }
+    return Promise.resolve();
+  }
+
+  return { admit, settle, close: () => Promise.resolve() };
+}

@@ -1,0 +1,196 @@
+// Admission over Redis so every data-plane instance shares one set of counters: one Lua round trip per admit and settle.
+import { randomBytes } from "node:crypto";
+import type { Redis } from "ioredis";
+import type { Admission, AdmissionTicket, AdmitResult, Bucket } from "../contracts.ts";
+import { type Check, checksOf, hasBudgets, hasRateLimits } from "./checks.ts";
+import { ADMIT_SCRIPT, SETTLE_SCRIPT } from "./redis-admit-script.ts";
+import { admitResult, unavailableResult, type Verdict, type WindowState } from "./verdict.ts";
+import { DEFAULT_CONCURRENCY_LEASE_MS, ticketFor, wholeMicros, wholeTokens } from "./tickets.ts";
+import { secondIndex } from "./windows.ts";
+
+export type FailMode = "open" | "closed";
+
+/** fail_open: admitted without counting; unavailable: refused (503); settle_failed: a reservation was not replaced. */
+export type DegradedKind = "fail_open" | "unavailable" | "settle_failed";
+
+export interface RedisAdmissionOptions {
+  /** Longest wait for Redis on the request path before the fail mode decides. */
+  timeoutMs: number;
+  rateLimitFailMode: FailMode;
+  /** Applies to every request with a budget; "closed" means no spend is admitted while spend cannot be counted. */
+  budgetFailMode: FailMode;
+  /** Prefixes every key, so deployments (and tests) can share a Redis. */
+  keyPrefix: string;
+  onDegraded?: (kind: DegradedKind, error: Error) => void;
+  /** How long a concurrency slot outlives an instance that crashed before settling. Default 15 minutes. */
+  concurrencyLeaseMs?: number;
+}
+
+/** Rate hashes outlive their 61-second window comfortably; every write pushes this back. */
+const RATE_TTL_MS = 120_000;
+const KIND_CODES = { requests: "r", tokens: "t", concurrency: "c", budget: "b" } as const;
+
+interface ScriptedRedis extends Redis {
+  tollgateAdmit(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<number[]>;
+  tollgateSettle(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<number>;
+}
+
+/**
+ * Counter keys share a hash tag, the principal's scope (not the key's), so on Redis Cluster one request's keys sit in
+ * one slot and the script stays atomic; an API key always belongs to the same principal, so its tag never changes.
+ */
+export function counterKey(keyPrefix: string, buckets: readonly Bucket[], check: Check): string {
+  const tag = (buckets.find((bucket) => !bucket.scope.startsWith("key:")) ?? buckets[0])?.scope ?? check.scope;
+  const base = `${keyPrefix}{${tag}}:${check.scope}`;
+  if (check.kind === "budget") return `${base}:budget:${check.period}:${check.windowStart}`;
+  return `${base}:${check.kind === "requests" ? "rpm" : check.kind === "tokens" ? "tpm" : "concurrency"}`;
+}
+
+/**
+ * The caller owns `redis` (create it with createAdmissionRedis so commands fail fast) and quits it after close().
+ * admit and settle never throw: Redis errors and timeouts go to the fail modes and onDegraded.
+ */
+export function createRedisAdmission(redis: Redis, options: RedisAdmissionOptions): Admission {
+  const { timeoutMs, keyPrefix } = options;
+  const leaseMs = options.concurrencyLeaseMs ?? DEFAULT_CONCURRENCY_LEASE_MS;
+  const client = redis as ScriptedRedis;
+  // defineCommand sends EVALSHA and falls back to EVAL once if Redis lost the script (restart, SCRIPT FLUSH).
+  if (typeof client.tollgateAdmit !== "function") client.defineCommand("tollgateAdmit", { lua: ADMIT_SCRIPT });
+  if (typeof client.tollgateSettle !== "function") client.defineCommand("tollgateSettle", { lua: SETTLE_SCRIPT });
+  // Without a listener ioredis reports every failed reconnect as unhandled; outages surface through onDegraded.
+  const ignoreConnectionError = () => undefined;
+  redis.on("error", ignoreConnectionError);
+
+  const instance = randomBytes(6).toString("base64url");
+  let sequence = 0;
+  const pending = new WeakSet<AdmissionTicket>();
+  const settling = new Set<Promise<void>>();
+
+  function report(kind: DegradedKind, error: unknown): void {
+    try {
+      options.onDegraded?.(kind, error instanceof Error ? error : new Error(String(error)));
+    } catch {
+      // A failing observer must not turn a degraded answer into a crash.
+    }
+  }
+
+  function degraded(buckets: Bucket[], ticket: AdmissionTicket, error: unknown): AdmitResult {
+    const closed =
+      (options.budgetFailMode === "closed" && hasBudgets(buckets)) || (options.rateLimitFailMode === "closed" && hasRateLimits(buckets));
+    if (closed) {
+      report("unavailable", error);
+      return unavailableResult();
+    }
+    report("fail_open", error);
+    // Not pending: nothing was counted, so its settle does nothing.
+    return { ok: true, ticket, headers: {} };
+  }
+
+  async function admit(buckets: Bucket[], estimate: { tokens: number; micros: bigint }, now: number): Promise<AdmitResult> {
+    const ticket = ticketFor(`${instance}.${++sequence}`, buckets, estimate, now);
+    const checks = checksOf(buckets, now);
+    if (checks.length === 0) return admitResult({ failed: -1, waitMs: 0, requests: null, tokens: null }, checks, ticket);
+    if (redis.status !== "ready") return degraded(buckets, ticket, new Error(`Redis is not connected (${redis.status})`));
+
+    const keysAndArgs: (string | number)[] = checks.map((check) => counterKey(keyPrefix, buckets, check));
+    keysAndArgs.push(secondIndex(now), now, ticket.reservedTokens, ticket.reservedMicros.toString(), ticket.id, leaseMs, RATE_TTL_MS);
+    for (const check of checks) {
+      if (check.kind === "budget") keysAndArgs.push("b", check.capMicros.toString(), check.windowEnd ?? 0);
+      else keysAndArgs.push(KIND_CODES[check.kind], check.limit, 0);
+    }
+    let call: Promise<number[]> | undefined;
+    try {
+      call = client.tollgateAdmit(checks.length, ...keysAndArgs);
+      const reply = await withTimeout(call, timeoutMs);
+      const verdict: Verdict = {
+        failed: reply[0]!,
+        waitMs: reply[1]!,
+        requests: windowState(reply[2]!, reply[3]!, reply[4]!),
+        tokens: windowState(reply[5]!, reply[6]!, reply[7]!),
+      };
+      if (verdict.failed < 0) pending.add(ticket);
+      return admitResult(verdict, checks, ticket);
+    } catch (error) {
+      // A reply that lands after we gave up may still have reserved: hand that reservation straight back.
+      call?.then(
+        (late) => {
+          if (late[0]! < 0) void track(settleCounted(ticket, { tokens: 0, micros: 0n }));
+        },
+        () => undefined,
+      );
+      return degraded(buckets, ticket, error);
+    }
+  }
+
+  function settle(ticket: AdmissionTicket, actual: { tokens: number; micros: bigint }): Promise<void> {
+    // Deleting first makes a second (or concurrent) settle of the same ticket a no-op.
+    if (!pending.delete(ticket)) return Promise.resolve();
+    return track(settleCounted(ticket, actual));
+  }
+
+  function track(work: Promise<void>): Promise<void> {
+    settling.add(work);
+    void work.finally(() => settling.delete(work));
+    return work;
+  }
+
+  async function settleCounted(ticket: AdmissionTicket, actual: { tokens: number; micros: bigint }): Promise<void> {
+    // Requests stay counted once made; tokens, slots and spend are replaced by what really happened.
+    const checks = checksOf(ticket.buckets, ticket.at).filter((check) => check.kind !== "requests");
+    if (checks.length === 0) return;
+    try {
+      if (redis.status !== "ready") throw new Error(`Redis is not connected (${redis.status})`);
+      const keysAndArgs: (string | number)[] = checks.map((check) => counterKey(keyPrefix, ticket.buckets, check));
+      keysAndArgs.push(
+        secondIndex(ticket.at),
+        secondIndex(Date.now()),
+        wholeTokens(actual.tokens) - ticket.reservedTokens,
+        (wholeMicros(actual.micros) - ticket.reservedMicros).toString(),
+        wholeMicros(actual.micros).toString(),
+        ticket.id,
+        RATE_TTL_MS,
+      );
+      for (const check of checks) keysAndArgs.push(KIND_CODES[check.kind], check.kind === "budget" ? (check.windowEnd ?? 0) : 0);
+      await withTimeout(client.tollgateSettle(checks.length, ...keysAndArgs), timeoutMs);
+    } catch (error) {
+      // The reservation stays: tokens until their window passes, the slot until its lease ends, the spend estimate
+      // until the budget window ends.
+      report("settle_failed", error);
+    }
+  }
+
+  return {
+    admit,
+    settle,
+    async close() {
+      await Promise.allSettled([...settling]);
+      redis.off("error", ignoreConnectionError);
+    },
+  };
+}
+
+function windowState(limit: number, remaining: number, resetMs: number): WindowState | null {
+  return limit < 0 ? null : { limit, remaining, resetMs };
+}
+
+class RedisTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`Redis did not answer within ${ms} ms`);
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new RedisTimeoutError(ms)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}

@@ -1,0 +1,109 @@
+// Pure window math shared by the Redis and in-process admission: the sliding minute, budget windows, header values.
+import { budgetWindow } from "../../shared/policy/budgets.ts";
+import type { BudgetPeriod } from "../../shared/policy/index.ts";
+
+/**
+ * Rate windows are sliding: counts are kept per second, and a request is checked against the current second plus the
+ * 60 before it. Every 60-second span therefore lies inside what is counted, so no rolling minute ever admits more
+ * than the limit; under saturation a client gets limit × 60/61 (≥ 0.98×) per minute. A fixed window would allow 2×
+ * across a minute boundary, a two-window weighted estimate up to ~2× for bursty traffic.
+ * The Lua script in redis-admit-script.ts implements the same rules; keep the two in step.
+ */
+export const WINDOW_SECONDS = 60;
+
+export function secondIndex(ms: number): number {
+  return Math.floor(ms / 1000);
+}
+
+/** Milliseconds until the count of second `index` leaves the window. */
+export function leavesWindowInMs(index: number, nowMs: number): number {
+  return (index + WINDOW_SECONDS + 1) * 1000 - nowMs;
+}
+
+/** Per-second counts of one scope and dimension; the in-process twin of the Redis hash {n, l, <second>: count}. */
+export class SlidingCounter {
+  private readonly counts = new Map<number, number>();
+  total = 0;
+  /** The newest second seen: the window ends here (a caller whose clock is behind counts into it). */
+  latest = Number.NEGATIVE_INFINITY;
+
+  /** Drops seconds that left the window at `index`; returns the second a new count goes into. */
+  slide(index: number): number {
+    if (index - this.latest > WINDOW_SECONDS) {
+      this.counts.clear();
+      this.total = 0;
+      this.latest = index;
+      return index;
+    }
+    if (index <= this.latest) return this.latest;
+    for (let second = this.latest - WINDOW_SECONDS; second < index - WINDOW_SECONDS; second++) {
+      const count = this.counts.get(second);
+      if (count !== undefined) {
+        this.total -= count;
+        this.counts.delete(second);
+      }
+    }
+    this.latest = index;
+    return index;
+  }
+
+  add(second: number, amount: number): void {
+    if (amount === 0) return;
+    this.counts.set(second, (this.counts.get(second) ?? 0) + amount);
+    this.total += amount;
+  }
+
+  /**
+   * Settlement: moves a reservation made in `second` by `delta` (never below zero), while that second is still in the
+   * window; an empty counter (like a missing Redis hash) judges that by `currentIndex` and takes `second` as its newest.
+   */
+  adjust(second: number, delta: number, currentIndex: number): void {
+    const newest = this.counts.size > 0 ? this.latest : currentIndex;
+    if (second < newest - WINDOW_SECONDS) return;
+    const count = this.counts.get(second) ?? 0;
+    const applied = Math.max(delta, -count);
+    if (applied === 0) return;
+    if (this.counts.size === 0) this.latest = second;
+    this.counts.set(second, count + applied);
+    this.total += applied;
+  }
+
+  /** Milliseconds until `amount` units have left the window (oldest first); a full window when they never will. */
+  freesInMs(amount: number, nowMs: number): number {
+    if (amount <= 0) return 0;
+    let freed = 0;
+    for (let second = this.latest - WINDOW_SECONDS; second <= this.latest; second++) {
+      freed += this.counts.get(second) ?? 0;
+      if (freed >= amount) return leavesWindowInMs(second, nowMs);
+    }
+    return WINDOW_SECONDS * 1000;
+  }
+}
+
+/** A limit admits `cost` more when it stays within the limit and the window is not already full (cost 0 included). */
+export function fits(used: number, cost: number, limit: number): boolean {
+  return used < limit && used + cost <= limit;
+}
+
+export function fitsMicros(used: bigint, cost: bigint, cap: bigint): boolean {
+  return used < cap && used + cost <= cap;
+}
+
+/** The budget window holding `at`: its start (names the counter) and end (when the counter may go; null = never). */
+export function budgetWindowOf(period: BudgetPeriod, at: number): { start: number; end: number | null } {
+  const window = budgetWindow(period, new Date(at));
+  return { start: window.start.getTime(), end: window.end === null ? null : window.end.getTime() };
+}
+
+/** OpenAI's reset format: "850ms", "12s", "1m1s". */
+export function formatReset(ms: number): string {
+  if (ms <= 0) return "0s";
+  if (ms < 1000) return `${Math.ceil(ms)}ms`;
+  const seconds = Math.ceil(ms / 1000);
+  return seconds < 60 ? `${seconds}s` : `${Math.floor(seconds / 60)}m${seconds % 60}s`;
+}
+
+/** Whole seconds for Retry-After, at least 1 so clients never retry in a busy loop. */
+export function retryAfterSeconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
+}

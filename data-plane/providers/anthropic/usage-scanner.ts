@@ -1,0 +1,65 @@
+// Usage of Anthropic Messages responses: JSON, or SSE where message_start and message_delta carry the counts.
+import type { EndpointKind, UsageCounts, UsageScanner } from "../../contracts.ts";
+import { JsonUsageScanner } from "../json-usage-scanner.ts";
+import { SseUsageScanner } from "../sse-usage-scanner.ts";
+import { isObject, tokenCount, zeroUsage } from "../usage-marker.ts";
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Anthropic's input_tokens exclude cache writes and reads; UsageCounts' input includes every input token, with the
+ * cache reads also reported as cached (billed at the cached price), as shared/money.ts costMicros expects.
+ */
+export function readAnthropicUsage(usage: Record<string, unknown>): UsageCounts {
+  const cacheRead = tokenCount(usage.cache_read_input_tokens);
+  return {
+    inputTokens: tokenCount(usage.input_tokens) + tokenCount(usage.cache_creation_input_tokens) + cacheRead,
+    outputTokens: tokenCount(usage.output_tokens),
+    cachedTokens: cacheRead,
+  };
+}
+
+/**
+ * message_start has message.usage (input, cache, a first output count); each message_delta has usage with cumulative
+ * output_tokens (and, on newer API versions, cumulative input counts), so the last value seen of each field wins.
+ */
+export class AnthropicStreamUsageScanner extends SseUsageScanner {
+  private readonly latest: Record<string, unknown> = {};
+
+  constructor() {
+    super(false);
+  }
+
+  protected onUsageEvent(data: unknown): boolean {
+    if (!isObject(data)) return false;
+    const usage = data.type === "message_start" && isObject(data.message) ? data.message.usage : data.usage;
+    if (!isObject(usage)) return false;
+    for (const key in usage) {
+      if (typeof usage[key] === "number") this.latest[key] = usage[key];
+    }
+    return false;
+  }
+
+  usage(): UsageCounts {
+    return readAnthropicUsage(this.latest);
+  }
+}
+
+/** count_tokens is free: its body is relayed as is and nothing is charged. */
+class NoUsageScanner implements UsageScanner {
+  push(chunk: Buffer): Buffer {
+    return chunk;
+  }
+  flush(): Buffer {
+    return EMPTY;
+  }
+  usage(): UsageCounts {
+    return zeroUsage();
+  }
+}
+
+export function anthropicUsageScanner(endpoint: EndpointKind, stream: boolean): UsageScanner {
+  if (endpoint === "count_tokens") return new NoUsageScanner();
+  if (stream) return new AnthropicStreamUsageScanner();
+  return new JsonUsageScanner(readAnthropicUsage);
+}

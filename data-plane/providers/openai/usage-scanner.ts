@@ -1,0 +1,42 @@
+// Usage of OpenAI-format responses: chat (JSON or SSE with `stream_options.include_usage`) and embeddings.
+import type { EndpointKind, UsageCounts, UsageScanner } from "../../contracts.ts";
+import { JsonUsageScanner } from "../json-usage-scanner.ts";
+import { SseUsageScanner } from "../sse-usage-scanner.ts";
+import { isObject, tokenCount, zeroUsage } from "../usage-marker.ts";
+
+/** prompt_tokens already include the cached ones, which is the convention of UsageCounts. */
+export function readOpenAiUsage(usage: Record<string, unknown>): UsageCounts {
+  const inputTokens = tokenCount(usage.prompt_tokens);
+  const details = usage.prompt_tokens_details;
+  const cached = isObject(details) ? tokenCount(details.cached_tokens) : 0;
+  return { inputTokens, outputTokens: tokenCount(usage.completion_tokens), cachedTokens: Math.min(cached, inputTokens) };
+}
+
+/**
+ * SSE chat stream. The usage chunk comes last, before `data: [DONE]`, with `choices: []` (some servers send
+ * `choices: null` or omit it); with `hideUsageChunk` that event is removed from the bytes forwarded to the client.
+ */
+export class OpenAiStreamUsageScanner extends SseUsageScanner {
+  private counts = zeroUsage();
+
+  constructor(private readonly hideUsageChunk: boolean) {
+    super(hideUsageChunk);
+  }
+
+  protected onUsageEvent(data: unknown): boolean {
+    if (!isObject(data) || !isObject(data.usage)) return false;
+    this.counts = readOpenAiUsage(data.usage);
+    const choices = data.choices;
+    const usageOnly = choices == null || (Array.isArray(choices) && choices.length === 0);
+    return this.hideUsageChunk && usageOnly;
+  }
+
+  usage(): UsageCounts {
+    return this.counts;
+  }
+}
+
+export function openAiUsageScanner(endpoint: EndpointKind, stream: boolean, hideInjectedUsage: boolean): UsageScanner {
+  if (endpoint === "chat" && stream) return new OpenAiStreamUsageScanner(hideInjectedUsage);
+  return new JsonUsageScanner(readOpenAiUsage);
+}

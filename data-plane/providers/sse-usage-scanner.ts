@@ -1,0 +1,110 @@
+// Finds complete server-sent events across TCP chunk boundaries and hands only usage-bearing ones to a format's parser.
+import type { UsageCounts, UsageScanner } from "../contracts.ts";
+import { nextUsageKey, usageObjectMarker } from "./usage-marker.ts";
+
+const EMPTY = Buffer.alloc(0);
+// No real LLM stream sends a single event this large; past it we stop scanning rather than buffer without bound.
+const MAX_EVENT_BYTES = 1 << 20;
+
+/**
+ * Base of the SSE scanners. Bytes pass through unchanged; only events containing a `"usage": {` member are decoded.
+ * With `holdBack`, an incomplete trailing event is held until its end arrives, so that a whole event can be dropped
+ * (the usage chunk we injected); a partial SSE event is useless to a client anyway, so this adds no visible delay.
+ */
+export abstract class SseUsageScanner implements UsageScanner {
+  private tail: Buffer = EMPTY;
+  private resumeAt = 0;
+  private disabled = false;
+
+  constructor(private readonly holdBack: boolean) {}
+
+  /** Called with the parsed `data:` of each event carrying a usage object; returns true to drop the event (holdBack only). */
+  protected abstract onUsageEvent(data: unknown): boolean;
+
+  abstract usage(): UsageCounts;
+
+  push(chunk: Buffer): Buffer {
+    if (this.disabled) return chunk;
+    const buf = this.tail.length === 0 ? chunk : Buffer.concat([this.tail, chunk]);
+    let start = 0;
+    let drops: number[] | null = null;
+    // Most events carry no usage key: find the next key once and skip the events before it.
+    let key = nextUsageKey(buf, 0);
+    for (let end = eventEnd(buf, this.resumeAt); end !== -1; end = eventEnd(buf, start)) {
+      if (key !== -1 && key < start) key = nextUsageKey(buf, start);
+      if (key !== -1 && key < end && this.inspect(buf, start, end) && this.holdBack) (drops ??= []).push(start, end);
+      start = end;
+    }
+    const incomplete = buf.length - start;
+    if (incomplete > MAX_EVENT_BYTES) return this.giveUp(buf, start, drops, chunk);
+    // Copy the tail: the caller owns `chunk` and may hand it on.
+    this.tail = incomplete === 0 ? EMPTY : Buffer.from(buf.subarray(start));
+    // A boundary can straddle chunks ("\n" | "\r\n"), so rescan the tail's last two bytes next time.
+    this.resumeAt = incomplete > 2 ? incomplete - 2 : 0;
+    if (!this.holdBack) return chunk;
+    return forwarded(buf, start, drops);
+  }
+
+  flush(): Buffer {
+    const rest = this.tail;
+    this.tail = EMPTY;
+    // A last event without its blank line (stream cut or sloppy server) still counts.
+    if (rest.length === 0 || this.disabled) return EMPTY;
+    const drop = this.inspect(rest, 0, rest.length);
+    return this.holdBack && !drop ? rest : EMPTY;
+  }
+
+  private inspect(buf: Buffer, start: number, end: number): boolean {
+    if (usageObjectMarker(buf, start, end) === -1) return false;
+    const data = eventData(buf, start, end);
+    if (data === undefined) return false;
+    return this.onUsageEvent(data);
+  }
+
+  private giveUp(buf: Buffer, start: number, drops: number[] | null, chunk: Buffer): Buffer {
+    this.disabled = true;
+    this.tail = EMPTY;
+    if (!this.holdBack) return chunk;
+    const head = forwarded(buf, start, drops);
+    return Buffer.concat([head, buf.subarray(start)]);
+  }
+}
+
+/** The bytes of buf before `start`, minus the dropped [from, to) ranges. */
+function forwarded(buf: Buffer, start: number, drops: number[] | null): Buffer {
+  if (drops === null) return start === buf.length ? buf : buf.subarray(0, start);
+  const parts: Buffer[] = [];
+  let at = 0;
+  for (let i = 0; i < drops.length; i += 2) {
+    if (drops[i]! > at) parts.push(buf.subarray(at, drops[i]));
+    at = drops[i + 1]!;
+  }
+  if (start > at) parts.push(buf.subarray(at, start));
+  return Buffer.concat(parts);
+}
+
+/** End (exclusive) of the first event ending at or after `from`: a line break followed by a blank line, or -1. */
+function eventEnd(buf: Buffer, from: number): number {
+  for (let i = buf.indexOf(0x0a, from); i !== -1; i = buf.indexOf(0x0a, i + 1)) {
+    const next = buf[i + 1];
+    if (next === 0x0a) return i + 2;
+    if (next === 0x0d && buf[i + 2] === 0x0a) return i + 3;
+  }
+  return -1;
+}
+
+/** The event's `data:` lines joined and parsed as JSON, or undefined when they are not JSON. */
+function eventData(buf: Buffer, start: number, end: number): unknown {
+  const text = buf.toString("utf8", start, end);
+  let data = "";
+  for (const line of text.split("\n")) {
+    if (!line.startsWith("data:")) continue;
+    const value = line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5);
+    data = data === "" ? value : `${data}\n${value}`;
+  }
+  try {
+    return JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+}

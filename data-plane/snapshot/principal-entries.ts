@@ -1,0 +1,93 @@
+// One PrincipalEntry per user or virtual account with a live key: its effective policy (DESIGN rules 1–5, the
+// shared/policy functions effectivePolicy is made of) turned into what the hot path looks up.
+import {
+  BUDGET_PERIODS,
+  effectiveBudgets,
+  effectiveLimits,
+  LIMIT_DIMENSIONS,
+  type BudgetSource,
+  type EffectiveBudgets,
+  type EffectiveLimits,
+  type LimitSource,
+  type PolicyGrant,
+  type PolicyProviderAccess,
+  type Subject,
+} from "../../shared/policy/index.ts";
+import type { Bucket, PrincipalEntry } from "../contracts.ts";
+import { groupByOwner, type PolicyRows } from "./load-policy-rows.ts";
+import type { Catalogue } from "./route-targets.ts";
+import { usableModelsCache } from "./usable-models.ts";
+
+/** Keyed like the row index: `u:<userId>` or `v:<virtualAccountId>`. */
+export type PrincipalsByOwner = Map<string, PrincipalEntry>;
+
+export function buildPrincipalEntries(rows: PolicyRows, catalogue: Catalogue, log: (line: string) => void): PrincipalsByOwner {
+  const grants = groupByOwner(rows.grants);
+  const access = groupByOwner(rows.providerAccess);
+  const limits = groupByOwner(rows.rateLimits);
+  const budgets = groupByOwner(rows.budgets);
+  const groupsOfUser = groupsByUser(rows);
+  const usable = usableModelsCache(catalogue);
+
+  const principals: Array<{ owner: string; subject: Subject; groups: Subject[] }> = [];
+  for (const u of rows.users) principals.push({ owner: `u:${u.id}`, subject: { kind: "user", id: u.id, name: u.email }, groups: groupsOfUser.get(u.id) ?? [] });
+  for (const v of rows.virtualAccounts) principals.push({ owner: `v:${v.id}`, subject: { kind: "virtualAccount", id: v.id, name: v.name }, groups: [] });
+
+  const entries: PrincipalsByOwner = new Map();
+  for (const { owner, subject, groups } of principals) {
+    // The principal's own rows first, so on a tie the principal is named as the source (shared/policy's contract).
+    const holders = [{ key: owner, subject }, ...groups.map((g) => ({ key: `g:${g.id}`, subject: g }))];
+    const policyGrants: PolicyGrant[] = [];
+    const policyAccess: PolicyProviderAccess[] = [];
+    const limitSources: LimitSource[] = [];
+    const budgetSources: BudgetSource[] = [];
+    for (const { key, subject: holder } of holders) {
+      for (const g of grants.get(key) ?? []) policyGrants.push({ modelId: g.modelId, subject: holder });
+      for (const a of access.get(key) ?? []) policyAccess.push({ providerId: a.providerId, level: a.level, subject: holder });
+      for (const l of limits.get(key) ?? []) {
+        limitSources.push({ subject: holder, limits: { requestsPerMinute: l.requestsPerMinute, tokensPerMinute: l.tokensPerMinute, concurrentRequests: l.concurrentRequests } });
+      }
+      for (const b of budgets.get(key) ?? []) budgetSources.push({ subject: holder, period: b.period, capMicros: b.capMicros });
+    }
+    try {
+      const scope = subject.kind === "user" ? `user:${subject.id}` : `va:${subject.id}`;
+      entries.set(owner, {
+        kind: subject.kind === "user" ? "user" : "virtualAccount",
+        id: subject.id,
+        models: usable.modelsFor(subject, groups, policyGrants, policyAccess),
+        bucket: bucketOf(scope, effectiveLimits(limitSources), effectiveBudgets(budgetSources)),
+      });
+    } catch (error) {
+      // A row shared/policy refuses (a negative cap) must not take every other principal down: this one's keys
+      // are left out (refused as unknown) until the row is fixed, and the log says which row.
+      log(`[tollgate] ${subject.kind} ${subject.id} left out of the snapshot: ${(error as Error).message}`);
+    }
+  }
+  return entries;
+}
+
+function groupsByUser(rows: PolicyRows): Map<string, Subject[]> {
+  const subjects = new Map(rows.groups.map((g): [string, Subject] => [g.id, { kind: "group", id: g.id, name: g.name }]));
+  const byUser = new Map<string, Subject[]>();
+  for (const m of rows.memberships) {
+    const group = subjects.get(m.groupId);
+    if (!group) continue;
+    const list = byUser.get(m.userId);
+    if (list) list.push(group);
+    else byUser.set(m.userId, [group]);
+  }
+  return byUser;
+}
+
+export function bucketOf(scope: string, limits: EffectiveLimits, budgets: EffectiveBudgets): Bucket {
+  const bucket: Bucket = { scope, budgets: [] };
+  for (const dimension of LIMIT_DIMENSIONS) {
+    const limit = limits[dimension];
+    if (limit) bucket[dimension] = limit.value;
+  }
+  for (const period of BUDGET_PERIODS) {
+    const budget = budgets[period];
+    if (budget) bucket.budgets.push({ period, capMicros: budget.capMicros });
+  }
+  return bucket;
+}

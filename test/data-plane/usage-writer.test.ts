@@ -1,0 +1,217 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDb, type Db } from "../../control-plane/db/client.ts";
+import type { UsageRecordInput } from "../../data-plane/contracts.ts";
+import { prismaUsageWrite } from "../../data-plane/usage/prisma-usage-write.ts";
+import { createUsageWriter } from "../../data-plane/usage/usage-writer.ts";
+import { createTestDatabase, type TestDatabase } from "../support/database.ts";
+
+let sequence = 0;
+function record(overrides: Partial<UsageRecordInput> = {}): UsageRecordInput {
+  const n = ++sequence;
+  return {
+    requestId: `req-${process.pid}-${n}`,
+    userId: null,
+    virtualAccountId: null,
+    apiKeyId: null,
+    modelSlug: "chat-fast",
+    providerModelId: null,
+    inputTokens: n,
+    outputTokens: 2 * n,
+    cachedTokens: 0,
+    costMicros: BigInt(n) * 1_000n,
+    status: 200,
+    latencyMs: 120,
+    ttfbMs: 40,
+    createdAt: new Date(),
+    ...overrides,
+  };
+}
+
+const ids = (records: UsageRecordInput[]) => records.map((r) => r.requestId);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A write function that records batches and can be told to fail or to hang until released. */
+function fakeWrite() {
+  const batches: UsageRecordInput[][] = [];
+  let failuresLeft = 0;
+  let gate: Promise<void> | null = null;
+  let open = () => undefined as void;
+  return {
+    batches,
+    written: () => batches.flat(),
+    failNext(times: number) {
+      failuresLeft = times;
+    },
+    hang() {
+      gate = new Promise((resolve) => (open = resolve));
+    },
+    release() {
+      gate = null;
+      open();
+    },
+    attempts: 0,
+    async write(records: UsageRecordInput[]) {
+      this.attempts++;
+      if (gate) await gate;
+      if (failuresLeft > 0) {
+        failuresLeft--;
+        throw new Error("connection refused");
+      }
+      batches.push([...records]);
+    },
+  };
+}
+
+describe("usage writer", () => {
+  it("writes full batches at batchSize without waiting for the interval", async () => {
+    const sink = fakeWrite();
+    const writer = createUsageWriter({ write: (r) => sink.write(r), batchSize: 3, flushIntervalMs: 60_000 });
+    const records = Array.from({ length: 7 }, () => record());
+    for (const r of records) writer.add(r);
+    await expect.poll(() => sink.written().length).toBe(7);
+    expect(sink.batches.map((batch) => batch.length)).toEqual([3, 3, 1]);
+    expect(ids(sink.written())).toEqual(ids(records));
+    expect(writer.buffered()).toBe(0);
+    await writer.close();
+  });
+
+  it("writes a partial batch after flushIntervalMs", async () => {
+    const sink = fakeWrite();
+    const writer = createUsageWriter({ write: (r) => sink.write(r), flushIntervalMs: 30 });
+    writer.add(record());
+    writer.add(record());
+    expect(sink.batches).toEqual([]);
+    expect(writer.buffered()).toBe(2);
+    await sleep(100);
+    expect(sink.batches.map((batch) => batch.length)).toEqual([2]);
+    await writer.close();
+  });
+
+  it("rides out an outage: a write failing three times is retried, nothing is lost and order is kept", async () => {
+    const sink = fakeWrite();
+    const logged: string[] = [];
+    const writer = createUsageWriter({ write: (r) => sink.write(r), batchSize: 4, maxBackoffMs: 20, log: (m) => logged.push(m) });
+    sink.failNext(3);
+    const records = Array.from({ length: 10 }, () => record());
+    for (const r of records) writer.add(r);
+    await writer.flush();
+    expect(ids(sink.written())).toEqual(ids(records));
+    expect(sink.attempts).toBe(3 + 3);
+    expect(logged).toHaveLength(3);
+    expect(writer.dropped()).toBe(0);
+    await writer.close();
+  });
+
+  it("a full buffer drops the oldest queued records and counts them", async () => {
+    const sink = fakeWrite();
+    const drops: number[] = [];
+    const writer = createUsageWriter({ write: (r) => sink.write(r), batchSize: 2, maxBuffered: 5, onDropped: (n) => drops.push(n) });
+    sink.hang();
+    const records = Array.from({ length: 10 }, () => record());
+    for (const r of records) writer.add(r);
+    // Records 1–2 are being written; of the rest only the newest three fit.
+    expect(writer.buffered()).toBe(5);
+    expect(writer.dropped()).toBe(5);
+    expect(drops.reduce((sum, n) => sum + n, 0)).toBe(5);
+    sink.release();
+    await writer.flush();
+    expect(ids(sink.written())).toEqual(ids([records[0]!, records[1]!, ...records.slice(7)]));
+    await writer.close();
+  });
+
+  it("add never blocks or throws, even while writes hang and the drop observer throws", async () => {
+    const sink = fakeWrite();
+    sink.hang();
+    const writer = createUsageWriter({
+      write: (r) => sink.write(r),
+      batchSize: 10,
+      maxBuffered: 100,
+      onDropped: () => {
+        throw new Error("metrics down");
+      },
+    });
+    const startedAt = performance.now();
+    for (let i = 0; i < 50_000; i++) writer.add(record());
+    expect(performance.now() - startedAt).toBeLessThan(1_000);
+    expect(writer.buffered()).toBe(100);
+    expect(writer.dropped()).toBe(50_000 - 100);
+    sink.release();
+    await writer.close();
+    expect(sink.written()).toHaveLength(100);
+  });
+
+  it("close() writes everything still buffered, and later records are dropped", async () => {
+    const sink = fakeWrite();
+    const writer = createUsageWriter({ write: (r) => sink.write(r), batchSize: 500, flushIntervalMs: 60_000 });
+    const records = Array.from({ length: 5 }, () => record());
+    for (const r of records) writer.add(r);
+    await writer.close();
+    expect(ids(sink.written())).toEqual(ids(records));
+    writer.add(record());
+    expect(writer.dropped()).toBe(1);
+    expect(writer.buffered()).toBe(0);
+  });
+
+  it("close() gives up at its deadline when the database stays down, counting what is lost", async () => {
+    const drops: number[] = [];
+    const writer = createUsageWriter({
+      write: () => Promise.reject(new Error("connection refused")),
+      maxBackoffMs: 20,
+      closeTimeoutMs: 150,
+      onDropped: (n) => drops.push(n),
+      log: () => undefined,
+    });
+    for (let i = 0; i < 7; i++) writer.add(record());
+    const startedAt = performance.now();
+    await writer.close();
+    expect(performance.now() - startedAt).toBeLessThan(500);
+    expect(writer.dropped()).toBe(7);
+    expect(drops).toEqual([7]);
+  });
+});
+
+describe("usage writer over Postgres", () => {
+  let database: TestDatabase;
+  let prisma: Db;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    prisma = createDb(database.url, 2);
+  });
+  afterAll(async () => {
+    await prisma?.$disconnect();
+    await database?.drop();
+  });
+
+  it("writes batches of records with every field intact", async () => {
+    const writer = createUsageWriter({ write: prismaUsageWrite(prisma), batchSize: 50 });
+    const records = Array.from({ length: 120 }, () => record({ modelSlug: "batched" }));
+    for (const r of records) writer.add(r);
+    await writer.close();
+    const rows = await prisma.usageRecord.findMany({ where: { modelSlug: "batched" }, orderBy: { id: "asc" } });
+    expect(rows.map((row) => row.requestId)).toEqual(ids(records));
+    const { id: _id, ...first } = rows[0]!;
+    expect(first).toEqual(records[0]);
+  });
+
+  it("never inserts a requestId twice, across batches and across a retried batch whose reply was lost", async () => {
+    const write = prismaUsageWrite(prisma);
+    let lostReplies = 1;
+    const writer = createUsageWriter({
+      // The insert commits, then the connection drops before the answer: the writer must retry the same batch.
+      write: async (records) => {
+        await write(records);
+        if (lostReplies-- > 0) throw new Error("connection reset");
+      },
+      batchSize: 4,
+      maxBackoffMs: 10,
+      log: () => undefined,
+    });
+    const records = Array.from({ length: 10 }, () => record({ modelSlug: "deduplicated" }));
+    for (const r of records) writer.add(r);
+    for (const r of records.slice(0, 3)) writer.add({ ...r, inputTokens: 999 });
+    await writer.close();
+    const rows = await prisma.usageRecord.findMany({ where: { modelSlug: "deduplicated" }, orderBy: { id: "asc" } });
+    expect(rows.map((row) => row.requestId)).toEqual(ids(records));
+    expect(rows.every((row) => row.inputTokens !== 999)).toBe(true);
+  });
+});
