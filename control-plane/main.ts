@@ -1,4 +1,6 @@
-// Entry point: `npm start` runs the control plane on its configured (or embedded) backing services.
+// Entry point: `npm start` runs the control plane, and the data plane in the same process unless RUN_DATA_PLANE=false,
+// on the configured (or embedded) backing services.
+import { startDataPlane } from "../data-plane/runtime/start-data-plane.ts";
 import { ConfigError, loadConfig } from "../shared/config.ts";
 import { announceOwnerKey, bootstrapOwner } from "./auth/bootstrap-owner.ts";
 import { startServices } from "./runtime/start-services.ts";
@@ -13,6 +15,7 @@ async function main(): Promise<void> {
   if (owner) announceOwnerKey(owner, (line) => console.log(line));
   const controlPlane = createControlPlaneServer({ ...services, config });
   const url = await controlPlane.listen(config.CONTROL_PLANE_PORT, config.CONTROL_PLANE_HOST);
+  const dataPlane = config.RUN_DATA_PLANE ? await startDataPlane({ ...services, config, log }) : null;
   log(`control plane ready: ${url} (GraphiQL in a browser)`);
 
   let stopping = false;
@@ -20,6 +23,8 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log(`${signal}: shutting down`);
+    // The data plane goes first: its streams finish and its usage records reach Postgres before the pool closes.
+    await dataPlane?.close();
     await controlPlane.close();
     await services.stop();
     process.exit(0);

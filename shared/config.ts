@@ -52,6 +52,8 @@ export const configSchema = z.object({
   /** Optional mail for invites, as a nodemailer transport URL (smtp://user:pass@host:587); unset = links are returned. */
   SMTP_URL: optionalUrl("SMTP_URL", ["smtp", "smtps"]),
   SMTP_FROM: z.string().trim().default("Tollgate <tollgate@localhost>"),
+  /** `npm start` runs the data plane in the same process as the control plane unless this is off. */
+  RUN_DATA_PLANE: flag.default(true),
   /** Data plane: largest request body accepted (413 beyond). */
   DATA_PLANE_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(10_000_000),
   /** When Redis cannot be reached: rate limits fail open (admit, counted in a metric), budgets fail closed (503). */

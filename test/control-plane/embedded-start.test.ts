@@ -9,7 +9,7 @@ const home = mkdtempSync(join(tmpdir(), "tollgate-home-"));
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
 function start(): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, TOLLGATE_HOME: home, CONTROL_PLANE_PORT: "0" };
+  const env: NodeJS.ProcessEnv = { ...process.env, TOLLGATE_HOME: home, CONTROL_PLANE_PORT: "0", DATA_PLANE_PORT: "0" };
   delete env.DATABASE_URL;
   delete env.REDIS_URL;
   delete env.TOLLGATE_SECRET_KEY;

@@ -45,6 +45,8 @@ export interface TestControlPlaneOptions {
   database?: TestDatabase;
   /** Extra settings, as environment variables (the database is always the test's). */
   env?: Record<string, string>;
+  /** The change-bus channel; data planes of the same test subscribe to it. */
+  channel?: string;
 }
 
 export async function startTestControlPlane(options: TestControlPlaneOptions = {}): Promise<TestControlPlane> {
@@ -54,7 +56,7 @@ export async function startTestControlPlane(options: TestControlPlaneOptions = {
   const stamp = /^UPDATE .*"last(Used|Login)At"/;
   const prisma = createDb(database.url, 4, { onQuery: (sql) => stamp.test(sql) || statements.push(sql) });
   // A channel per test run keeps parallel test files from seeing each other's events.
-  const bus = createChangeBus(options.redis ? redisUrl : undefined, `tollgate-test:${randomBytes(6).toString("hex")}`);
+  const bus = createChangeBus(options.redis ? redisUrl : undefined, options.channel ?? `tollgate-test:${randomBytes(6).toString("hex")}`);
   const cipher = createCredentialCipher(randomBytes(32));
   const owner = await bootstrapOwner(prisma, "owner@tollgate.test");
   if (!owner) throw new Error("test database already had users");

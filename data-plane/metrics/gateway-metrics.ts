@@ -1,0 +1,113 @@
+// The gateway's Prometheus metrics, on a registry of their own so several gateways can live in one process (tests).
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/** Seconds; LLM calls range from a few ms (embeddings, errors) to minutes (long streams). */
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+
+export interface GatewayMetrics {
+  registry: Registry;
+  requests: Counter<"route" | "status">;
+  requestDuration: Histogram<"route">;
+  /** Time from sending the upstream request to its response headers, per provider. */
+  upstreamDuration: Histogram<"provider">;
+  tokens: Counter<"direction">;
+  costMicros: Counter;
+  rejections: Counter<"reason">;
+  openStreams: Gauge;
+  snapshotVersion: Gauge;
+  /** Admission decisions taken without Redis (fail_open, unavailable, settle_failed), by kind. */
+  admissionDegraded: Counter<"kind">;
+  /** For admission's onDegraded hook. */
+  recordDegraded(kind: string): void;
+  /** Exposes the usage writer's backlog and losses (records wait in memory while Postgres is down). */
+  observeUsageWriter(writer: { buffered(): number; dropped(): number }): void;
+  /** The Prometheus text exposition and its content type. */
+  render(): Promise<{ contentType: string; body: string }>;
+}
+
+export function createGatewayMetrics(options: { defaultMetrics?: boolean } = {}): GatewayMetrics {
+  const registry = new Registry();
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: "tollgate_data_plane_" });
+  const registers = [registry];
+  const admissionDegraded = new Counter({
+    name: "tollgate_admission_degraded_total",
+    help: "Admission decisions taken without Redis, by kind (fail_open admits uncounted, unavailable refuses)",
+    labelNames: ["kind"],
+    registers,
+  });
+  return {
+    registry,
+    requests: new Counter({
+      name: "tollgate_requests_total",
+      help: "Data-plane requests by route and response status",
+      labelNames: ["route", "status"],
+      registers,
+    }),
+    requestDuration: new Histogram({
+      name: "tollgate_request_duration_seconds",
+      help: "Time from receiving a request to the end of its response",
+      labelNames: ["route"],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    upstreamDuration: new Histogram({
+      name: "tollgate_upstream_response_seconds",
+      help: "Time from calling a provider to its response headers",
+      labelNames: ["provider"],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    tokens: new Counter({
+      name: "tollgate_tokens_total",
+      help: "Tokens charged, by direction (input, output, cached)",
+      labelNames: ["direction"],
+      registers,
+    }),
+    costMicros: new Counter({
+      name: "tollgate_cost_micros_total",
+      help: "Cost charged, in micro-dollars",
+      registers,
+    }),
+    rejections: new Counter({
+      name: "tollgate_rejections_total",
+      help: "Requests refused before reaching a provider, by reason",
+      labelNames: ["reason"],
+      registers,
+    }),
+    openStreams: new Gauge({
+      name: "tollgate_open_streams",
+      help: "Responses currently being relayed from a provider",
+      registers,
+    }),
+    snapshotVersion: new Gauge({
+      name: "tollgate_snapshot_version",
+      help: "Policy version of the snapshot this instance enforces",
+      registers,
+    }),
+    admissionDegraded,
+    recordDegraded(kind) {
+      admissionDegraded.labels(kind).inc();
+    },
+    observeUsageWriter(writer) {
+      new Gauge({
+        name: "tollgate_usage_records_buffered",
+        help: "Usage records waiting to be written to Postgres",
+        registers,
+        collect() {
+          this.set(writer.buffered());
+        },
+      });
+      new Gauge({
+        name: "tollgate_usage_records_dropped",
+        help: "Usage records dropped because the buffer was full (total since start)",
+        registers,
+        collect() {
+          this.set(writer.dropped());
+        },
+      });
+    },
+    async render() {
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  };
+}

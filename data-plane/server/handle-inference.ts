@@ -1,0 +1,113 @@
+// The inference endpoints: authenticate, parse, authorize, admit, then hand over to the upstream call.
+import type { HttpRequest, HttpResponse } from "uWebSockets.js";
+import type { AdmitResult, EndpointKind, KeyEntry, ProviderAdapter, RouteTarget, Snapshot, WireFormat } from "../contracts.ts";
+import { apiKeyFromHeaders, authenticate, keyMayUse } from "./authenticate.ts";
+import { gatewayError } from "./errors.ts";
+import { estimateUsage, type UsageEstimate } from "./estimate-usage.ts";
+import { Exchange } from "./exchange.ts";
+import { type GatewayDeps, isLoaded } from "./gateway-deps.ts";
+import { parseInferenceBody, type ParsedRequest } from "./parse-request.ts";
+import { readBody } from "./read-body.ts";
+import { reject } from "./reject.ts";
+import { UpstreamCall } from "./upstream-call.ts";
+
+const INVALID_KEY = gatewayError("invalid_api_key");
+const NOT_READY = gatewayError("unavailable", "The gateway has not loaded its policy yet; try again shortly");
+
+export function clientFormat(endpoint: EndpointKind): WireFormat {
+  return endpoint === "messages" || endpoint === "count_tokens" ? "anthropic" : "openai";
+}
+
+/**
+ * The key is checked from the headers before the body is read, so unauthenticated traffic costs no buffering.
+ * Everything that needs the request object (headers) is copied out synchronously: uWS's HttpRequest dies with the
+ * handler's return.
+ */
+export function inferenceHandler(deps: GatewayDeps, endpoint: EndpointKind): (res: HttpResponse, req: HttpRequest) => void {
+  return (res, req) => {
+    const startedAt = performance.now();
+    const exchange = new Exchange(res);
+    const snapshot = deps.snapshot();
+    if (!isLoaded(snapshot)) return reject(deps.metrics, endpoint, exchange, NOT_READY);
+    const key = authenticate(snapshot, apiKeyFromHeaders(req.getHeader("authorization"), req.getHeader("x-api-key")), Date.now());
+    if (key === null) return reject(deps.metrics, endpoint, exchange, INVALID_KEY);
+    const request = new InferenceRequest(deps, endpoint, exchange, snapshot, key, anthropicHeaders(req), startedAt);
+    readBody(exchange, req.getHeader("content-length"), deps.config.DATA_PLANE_MAX_BODY_BYTES, request);
+  };
+}
+
+/** Only these client headers reach a provider (and only through the adapter); the client's credentials never do. */
+function anthropicHeaders(req: HttpRequest): Record<string, string> {
+  const version = req.getHeader("anthropic-version");
+  const beta = req.getHeader("anthropic-beta");
+  if (version === "" && beta === "") return NO_HEADERS;
+  const headers: Record<string, string> = {};
+  if (version !== "") headers["anthropic-version"] = version;
+  if (beta !== "") headers["anthropic-beta"] = beta;
+  return headers;
+}
+
+const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+class InferenceRequest {
+  constructor(
+    private readonly deps: GatewayDeps,
+    private readonly endpoint: EndpointKind,
+    private readonly exchange: Exchange,
+    private readonly snapshot: Snapshot,
+    private readonly key: KeyEntry,
+    private readonly clientHeaders: Record<string, string>,
+    private readonly startedAt: number,
+  ) {}
+
+  /** The checks that need the body, in the order DESIGN.md lists the errors. */
+  onBody(raw: Buffer): void {
+    const { deps, endpoint, exchange } = this;
+    const parsed = parseInferenceBody(raw);
+    if (typeof parsed === "string") return reject(deps.metrics, endpoint, exchange, gatewayError("invalid_request", parsed));
+    const slug = parsed.model;
+    if (!this.snapshot.modelsBySlug.has(slug)) {
+      return reject(deps.metrics, endpoint, exchange, gatewayError("model_not_found", `The model "${slug}" does not exist`));
+    }
+    if (!keyMayUse(this.key, slug)) return reject(deps.metrics, endpoint, exchange, gatewayError("access_denied"));
+    const routes = routesServing(this.key.principal.models.get(slug)!, endpoint, deps.adapterFor);
+    if (routes.length === 0) return reject(deps.metrics, endpoint, exchange, gatewayError("no_available_route"));
+    const estimate = estimateUsage(endpoint, raw.length, parsed.body, routes[0], deps.config.DEFAULT_MAX_TOKENS_ESTIMATE);
+    this.admit(parsed, routes, estimate).catch((error: unknown) => {
+      deps.log(`[data-plane] admission failed unexpectedly: ${(error as Error).stack ?? String(error)}`);
+      reject(deps.metrics, endpoint, exchange, gatewayError("internal_error"));
+    });
+  }
+
+  private async admit(parsed: ParsedRequest, routes: readonly RouteTarget[], estimate: UsageEstimate): Promise<void> {
+    const { deps, key, exchange, endpoint } = this;
+    const buckets = key.bucket === null ? [key.principal.bucket] : [key.principal.bucket, key.bucket];
+    let verdict: AdmitResult;
+    try {
+      verdict = await deps.admission.admit(buckets, estimate, Date.now());
+    } catch (error) {
+      deps.log(`[data-plane] admission could not decide: ${(error as Error).message}`);
+      verdict = { ok: false, reason: "unavailable", message: "", headers: {} };
+    }
+    if (!verdict.ok) {
+      const headers = verdict.retryAfterSeconds === undefined || "retry-after" in verdict.headers
+        ? verdict.headers
+        : { ...verdict.headers, "retry-after": String(verdict.retryAfterSeconds) };
+      return reject(deps.metrics, endpoint, exchange, gatewayError(verdict.reason, verdict.message || undefined), headers);
+    }
+    const call = new UpstreamCall(deps, endpoint, clientFormat(endpoint), exchange, key, parsed, this.clientHeaders, this.startedAt, verdict);
+    await call.run(routes);
+  }
+}
+
+/** The model's routes whose provider adapter serves this endpoint; the same array when all of them do. */
+function routesServing(
+  routes: readonly RouteTarget[],
+  endpoint: EndpointKind,
+  adapterFor: (kind: string) => ProviderAdapter | undefined,
+): readonly RouteTarget[] {
+  let all = true;
+  for (const route of routes) if (adapterFor(route.providerKind)?.endpoints.has(endpoint) !== true) all = false;
+  if (all) return routes;
+  return routes.filter((route) => adapterFor(route.providerKind)?.endpoints.has(endpoint) === true);
+}

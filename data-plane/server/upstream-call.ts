@@ -1,0 +1,168 @@
+// An admitted request's trip upstream: try routes in order, fall back before the first byte, relay, then finish.
+import { randomUUID } from "node:crypto";
+import type { AdmissionTicket, EndpointKind, KeyEntry, RouteTarget, UpstreamRequest, UsageCounts, WireFormat } from "../contracts.ts";
+import { withStreamUsage } from "../providers/openai/stream-usage.ts";
+import type { UpstreamResponse } from "../relay/upstream-client.ts";
+import { isRetryableStatus, UpstreamError } from "../relay/upstream-error.ts";
+import { drainAnswer, type FailedAnswer } from "./drain-answer.ts";
+import { gatewayError, statusLine } from "./errors.ts";
+import type { Exchange } from "./exchange.ts";
+import { type CallRecord, finishCall } from "./finish-call.ts";
+import type { GatewayDeps } from "./gateway-deps.ts";
+import type { ParsedRequest } from "./parse-request.ts";
+import { type RelayOutcome, ResponseRelay } from "./relay-response.ts";
+import { orderRoutes } from "./route-order.ts";
+
+/** nginx's code for "client closed the request": recorded, never sent. */
+const CLIENT_CLOSED = 499;
+
+export class UpstreamCall implements CallRecord {
+  readonly requestId = randomUUID();
+  readonly createdAt = new Date();
+  readonly slug: string;
+  ticket: AdmissionTicket | null;
+  route: RouteTarget | null = null;
+  ttfbMs: number | null = null;
+  private status = 0;
+  private finished = false;
+  private readonly controller = new AbortController();
+  private readonly responseHeaders: Record<string, string>;
+  /** UPSTREAM_REQUEST_TIMEOUT_MS: the whole call, stream included, is cut past it (the client gets an error event). */
+  private readonly deadline: NodeJS.Timeout;
+
+  constructor(
+    private readonly deps: GatewayDeps,
+    readonly endpoint: EndpointKind,
+    private readonly format: WireFormat,
+    private readonly exchange: Exchange,
+    readonly key: KeyEntry,
+    private readonly request: ParsedRequest,
+    private readonly clientHeaders: Record<string, string>,
+    readonly startedAt: number,
+    admitted: { ticket: AdmissionTicket; headers: Record<string, string> },
+  ) {
+    this.slug = request.model;
+    this.ticket = admitted.ticket;
+    this.responseHeaders = { ...admitted.headers, "x-request-id": this.requestId };
+    exchange.onAbort = this.onClientAbort;
+    this.deadline = setTimeout(this.onDeadline, deps.config.UPSTREAM_REQUEST_TIMEOUT_MS);
+    this.deadline.unref();
+    deps.inFlight++;
+  }
+
+  private readonly onDeadline = (): void => {
+    this.deps.log(`[data-plane] request ${this.requestId} passed UPSTREAM_REQUEST_TIMEOUT_MS; aborting it upstream`);
+    this.controller.abort();
+  };
+
+  private readonly onClientAbort = (): void => {
+    this.controller.abort();
+    this.finish(CLIENT_CLOSED, null);
+  };
+
+  /**
+   * Routes are tried in order until one answers with something other than a 5xx or 429; only those two (and connect
+   * errors and timeouts) fall through, because they say nothing about the request itself. The last route's answer is
+   * relayed whatever it is; if the last one did not answer, the latest failed answer is passed through instead.
+   */
+  async run(routes: readonly RouteTarget[]): Promise<void> {
+    // The client may have left while admission was deciding.
+    if (this.exchange.aborted) return this.finish(CLIENT_CLOSED, null);
+    const ordered = orderRoutes(routes);
+    let failed: FailedAnswer | null = null;
+    for (let i = 0; i < ordered.length; i++) {
+      if (this.finished) return;
+      const route = ordered[i]!;
+      const attempt = this.build(route);
+      if (attempt === null) continue;
+      this.route = route;
+      const sentAt = performance.now();
+      let answer: UpstreamResponse;
+      try {
+        answer = await this.deps.callUpstream(attempt.request, this.controller.signal, this.deps.timeouts);
+      } catch (error) {
+        if (this.finished) return;
+        this.deps.log(`[data-plane] ${route.providerName} (${route.upstreamModel}) failed: ${(error as Error).message}`);
+        // Only failures that prove the provider never started answering are worth another route.
+        if (error instanceof UpstreamError && error.retryable) continue;
+        break;
+      }
+      this.deps.metrics.upstreamDuration.labels(route.providerName).observe((performance.now() - sentAt) / 1000);
+      if (this.finished) {
+        answer.body.destroy();
+        return;
+      }
+      if (isRetryableStatus(answer.status) && i < ordered.length - 1) {
+        failed = await drainAnswer(answer);
+        continue;
+      }
+      return this.relay(route, answer, attempt.hideInjectedUsage);
+    }
+    if (this.finished) return;
+    if (failed !== null) return this.passThrough(failed);
+    const error = gatewayError("no_available_route");
+    this.deps.metrics.rejections.labels(error.kind).inc();
+    this.exchange.sendError(error, this.responseHeaders);
+    this.finish(error.status, null);
+  }
+
+  /** The upstream request for one route, or null when the route cannot be used (logged; the next one is tried). */
+  private build(route: RouteTarget): { request: UpstreamRequest; hideInjectedUsage: boolean } | null {
+    const adapter = this.deps.adapterFor(route.providerKind)!;
+    let body: Record<string, unknown> = { ...this.request.body, model: route.upstreamModel };
+    let hideInjectedUsage = false;
+    // A streamed OpenAI chat reports usage only when asked: ask, and hide the answer from a client that did not.
+    if (this.endpoint === "chat" && adapter.format === "openai" && this.request.stream) {
+      const withUsage = withStreamUsage(body);
+      body = withUsage.body;
+      hideInjectedUsage = withUsage.injected;
+    }
+    try {
+      return { request: adapter.buildRequest(route, this.endpoint, body, this.clientHeaders), hideInjectedUsage };
+    } catch (error) {
+      this.deps.log(`[data-plane] route ${route.routeId} unusable: ${(error as Error).message}`);
+      return null;
+    }
+  }
+
+  private relay(route: RouteTarget, answer: UpstreamResponse, hideInjectedUsage: boolean): void {
+    this.ttfbMs = performance.now() - this.startedAt;
+    this.status = answer.status;
+    const ok = answer.status >= 200 && answer.status < 300;
+    const adapter = this.deps.adapterFor(route.providerKind)!;
+    const scanner = ok ? adapter.usageScanner(this.endpoint, this.request.stream, hideInjectedUsage) : null;
+    this.deps.metrics.openStreams.inc();
+    new ResponseRelay(this.exchange, answer, scanner, this.format, this.responseHeaders, this).start();
+  }
+
+  relayDone(outcome: RelayOutcome, usage: UsageCounts | null): void {
+    this.deps.metrics.openStreams.dec();
+    if (outcome === "client_aborted") this.controller.abort();
+    this.finish(outcome === "complete" ? this.status : outcome === "client_aborted" ? CLIENT_CLOSED : 502, usage);
+  }
+
+  private passThrough(failed: FailedAnswer): void {
+    const exchange = this.exchange;
+    if (exchange.open) {
+      exchange.finished = true;
+      const res = exchange.res;
+      res.cork(() => {
+        res.writeStatus(statusLine(failed.statusCode));
+        for (const name in failed.headers) res.writeHeader(name, failed.headers[name]!);
+        for (const name in this.responseHeaders) res.writeHeader(name, this.responseHeaders[name]!);
+        res.end(failed.body);
+      });
+    }
+    this.finish(failed.statusCode, null);
+  }
+
+  /** Exactly once per admitted request: settles the reservation and records usage. */
+  private finish(status: number, usage: UsageCounts | null): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.exchange.onAbort = null;
+    clearTimeout(this.deadline);
+    this.deps.inFlight--;
+    finishCall(this.deps, this, status, usage);
+  }
+}

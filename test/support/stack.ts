@@ -1,0 +1,113 @@
+// The whole product for end-to-end tests: a real control plane (GraphQL) and one or more real data-plane instances
+// (startDataPlane, as `npm start` wires them) sharing Postgres and Redis, and the mock provider upstream.
+import { randomBytes } from "node:crypto";
+import { createDb } from "../../control-plane/db/client.ts";
+import { createChangeBus } from "../../control-plane/events/pubsub.ts";
+import { type DataPlane, startDataPlane } from "../../data-plane/runtime/start-data-plane.ts";
+import { loadConfig } from "../../shared/config.ts";
+import { startTestControlPlane, type TestControlPlane } from "./control-plane.ts";
+import { redisUrl } from "./database.ts";
+import { type MockProvider, startMockProvider } from "./mock-provider.ts";
+
+export interface TestStack {
+  cp: TestControlPlane;
+  mock: MockProvider;
+  /** Base URLs of the data-plane instances, e.g. http://127.0.0.1:PORT. */
+  gateways: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * `instances` data planes, each with its own Postgres pool and its own change-bus connection, as separate processes
+ * would have. With Redis (the default) they share rate-limit and budget counters.
+ */
+export async function startTestStack(options: { instances?: number; redis?: boolean; env?: Record<string, string> } = {}): Promise<TestStack> {
+  const redis = options.redis ?? true;
+  const channel = `tollgate-test:${randomBytes(6).toString("hex")}`;
+  const cp = await startTestControlPlane({ redis, channel });
+  const mock = await startMockProvider({ requireCredential: "sk-upstream" });
+  const keyPrefix = `tollgate-test:${randomBytes(6).toString("hex")}:`;
+  const planes: { plane: DataPlane; close: () => Promise<void> }[] = [];
+  for (let i = 0; i < (options.instances ?? 1); i++) {
+    const config = loadConfig({
+      DATABASE_URL: cp.database.url,
+      ...(redis ? { REDIS_URL: redisUrl } : {}),
+      DATA_PLANE_PORT: "0",
+      SNAPSHOT_RECONCILE_MS: "1000",
+      ...options.env,
+    });
+    const prisma = createDb(cp.database.url, 4);
+    const bus = createChangeBus(redis ? redisUrl : undefined, channel);
+    // Without Redis there is no shared bus: an in-process instance must hear the control plane's own bus.
+    const plane = await startDataPlane({ config, prisma, bus: redis ? bus : cp.bus, cipher: cp.cipher, log: () => {}, redisKeyPrefix: keyPrefix });
+    planes.push({
+      plane,
+      close: async () => {
+        await plane.close(1_000);
+        await bus.close();
+        await prisma.$disconnect();
+      },
+    });
+  }
+  return {
+    cp,
+    mock,
+    gateways: planes.map((p) => `http://127.0.0.1:${p.plane.port}`),
+    async close() {
+      for (const p of planes) await p.close();
+      await mock.close();
+      await cp.close();
+    },
+  };
+}
+
+let seq = 0;
+const unique = (prefix: string) => `${prefix}-${++seq}-${randomBytes(3).toString("hex")}`;
+
+/** Through the GraphQL API: an OpenAI-kind provider on the mock, a provider model priced $1/M in, $2/M out, a model routed to it. */
+export async function createMockModel(stack: TestStack, upstreamModel = "gpt-mock"): Promise<{ modelId: string; slug: string; providerId: string }> {
+  const { cp, mock } = stack;
+  const { createProvider: provider } = await cp.ok(
+    `mutation ($input: CreateProviderInput!) { createProvider(input: $input) { ... on Provider { id } ... on Error { code message } } }`,
+    { input: { name: unique("mock"), kind: "openai", baseUrl: `${mock.url}/v1`, credentials: "sk-upstream" } },
+  );
+  const { addProviderModel: pm } = await cp.ok(
+    `mutation ($input: AddProviderModelInput!) { addProviderModel(input: $input) { ... on ProviderModel { id } ... on Error { code message } } }`,
+    { input: { providerId: provider.id, upstreamName: upstreamModel, inputPricePerMTok: "1.00", outputPricePerMTok: "2.00" } },
+  );
+  const slug = unique("chat");
+  const { createModel: model } = await cp.ok(
+    `mutation ($input: CreateModelInput!) { createModel(input: $input) { ... on Model { id } ... on Error { code message } } }`,
+    { input: { slug, displayName: "Chat" } },
+  );
+  await cp.ok(`mutation ($input: AddModelRouteInput!) { addModelRoute(input: $input) { ... on Model { id } } }`, {
+    input: { modelId: model.id, providerModelId: pm.id },
+  });
+  return { modelId: model.id, slug, providerId: provider.id };
+}
+
+/** A member with an inference key, created through the API. */
+export async function memberWithInferenceKey(stack: TestStack): Promise<{ userId: string; secret: string; keyId: string }> {
+  const { cp } = stack;
+  const { createUser: user } = await cp.ok(`mutation ($input: CreateUserInput!) { createUser(input: $input) { ... on User { id } } }`, {
+    input: { email: `${unique("member")}@stack.test`, name: "Member" },
+  });
+  const { createApiKey } = await cp.ok(
+    `mutation ($input: CreateApiKeyInput!) { createApiKey(input: $input) { ... on CreatedApiKey { secret apiKey { id } } ... on Error { code message } } }`,
+    { input: { name: "sdk", userId: user.id, scopes: ["INFERENCE"] } },
+  );
+  return { userId: user.id, secret: createApiKey.secret, keyId: createApiKey.apiKey.id };
+}
+
+/** Waits until `check` passes (policy propagation is asynchronous), failing after `ms`. */
+export async function eventually<T>(check: () => Promise<T>, ms = 3_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}
