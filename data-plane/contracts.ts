@@ -131,7 +131,16 @@ export interface UsageScanner {
   push(chunk: Buffer): Buffer;
   /** Bytes still held back at the end of the stream (usually none). */
   flush(): Buffer;
+  /** What the provider has reported so far (zeros where it reported nothing). */
   usage(): UsageCounts;
+  /**
+   * Whether the provider's final usage report was seen (OpenAI stream: the usage chunk; Anthropic stream: a
+   * message_delta with usage; JSON: a `usage` object in the body). When false, usage() is partial or empty and the
+   * gateway charges an estimate instead (see server/finish-call.ts).
+   */
+  complete(): boolean;
+  /** Content deltas seen so far in a stream (text, reasoning, tool arguments), for that estimate; 0 for JSON bodies. */
+  producedEvents(): number;
 }
 
 export interface ProviderAdapter {

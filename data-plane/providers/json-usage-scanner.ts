@@ -1,4 +1,6 @@
 // Usage of a non-streamed JSON response (chat, messages, embeddings): bytes pass through, the top-level `usage` is read once.
+// A body cut short (or without usage) is incomplete: nothing in it is counted as produced output, since a JSON answer
+// has no deltas to count; the gateway then charges its input estimate only (server/finish-call.ts).
 import type { UsageCounts, UsageScanner } from "../contracts.ts";
 import { isObject, lastUsageObject, parseObjectAt, zeroUsage } from "./usage-marker.ts";
 
@@ -13,6 +15,7 @@ export class JsonUsageScanner implements UsageScanner {
   private held = 0;
   private tailOnly = false;
   private counts: UsageCounts | null = null;
+  private found = false;
 
   /** `read` turns the provider's `usage` object into counts. */
   constructor(private readonly read: (usage: Record<string, unknown>) => UsageCounts) {}
@@ -39,12 +42,23 @@ export class JsonUsageScanner implements UsageScanner {
     return this.counts;
   }
 
+  complete(): boolean {
+    this.usage();
+    return this.found;
+  }
+
+  producedEvents(): number {
+    return 0;
+  }
+
   private readCounts(): UsageCounts {
     if (this.chunks.length === 0) return zeroUsage();
     const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
     this.chunks = [];
     const usage = this.tailOnly ? usageFromTail(body) : usageFromWhole(body);
-    return isObject(usage) ? this.read(usage) : zeroUsage();
+    if (!isObject(usage)) return zeroUsage();
+    this.found = true;
+    return this.read(usage);
   }
 }
 

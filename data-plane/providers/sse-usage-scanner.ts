@@ -1,8 +1,11 @@
-// Finds complete server-sent events across TCP chunk boundaries and hands only usage-bearing ones to a format's parser.
+// Finds complete server-sent events across TCP chunk boundaries, hands only usage-bearing ones to a format's parser and
+// counts the content deltas among them (what a stream cut before its usage report is charged for).
 import type { UsageCounts, UsageScanner } from "../contracts.ts";
 import { nextUsageKey, usageObjectMarker } from "./usage-marker.ts";
 
 const EMPTY = Buffer.alloc(0);
+/** Below any event start, so the first event of a buffer searches for the marker. */
+const NOT_SEARCHED = -2;
 // No real LLM stream sends a single event this large; past it we stop scanning rather than buffer without bound.
 const MAX_EVENT_BYTES = 1 << 20;
 
@@ -10,18 +13,37 @@ const MAX_EVENT_BYTES = 1 << 20;
  * Base of the SSE scanners. Bytes pass through unchanged; only events containing a `"usage": {` member are decoded.
  * With `holdBack`, an incomplete trailing event is held until its end arrives, so that a whole event can be dropped
  * (the usage chunk we injected); a partial SSE event is useless to a client anyway, so this adds no visible delay.
+ *
+ * An event counts as a produced content delta when it contains one of the format's `outputMarkers` followed by a byte
+ * other than `"` (so `"content":""` does not count). Inside JSON strings quotes are escaped, so a marker ending in a
+ * quote cannot match text the model wrote. Like the usage key, each marker is searched once per run of events rather
+ * than once per event, so counting stays linear in the bytes and parses nothing.
  */
 export abstract class SseUsageScanner implements UsageScanner {
   private tail: Buffer = EMPTY;
   private resumeAt = 0;
   private disabled = false;
+  private produced = 0;
+  /** Per marker, its next position in the buffer being scanned at or after the current event; -1 when none is left. */
+  private readonly markerAt: number[];
 
-  constructor(private readonly holdBack: boolean) {}
+  constructor(
+    private readonly holdBack: boolean,
+    private readonly outputMarkers: readonly Buffer[],
+  ) {
+    this.markerAt = outputMarkers.map(() => NOT_SEARCHED);
+  }
 
   /** Called with the parsed `data:` of each event carrying a usage object; returns true to drop the event (holdBack only). */
   protected abstract onUsageEvent(data: unknown): boolean;
 
   abstract usage(): UsageCounts;
+
+  abstract complete(): boolean;
+
+  producedEvents(): number {
+    return this.produced;
+  }
 
   push(chunk: Buffer): Buffer {
     if (this.disabled) return chunk;
@@ -30,9 +52,11 @@ export abstract class SseUsageScanner implements UsageScanner {
     let drops: number[] | null = null;
     // Most events carry no usage key: find the next key once and skip the events before it.
     let key = nextUsageKey(buf, 0);
+    this.markerAt.fill(NOT_SEARCHED);
     for (let end = eventEnd(buf, this.resumeAt); end !== -1; end = eventEnd(buf, start)) {
       if (key !== -1 && key < start) key = nextUsageKey(buf, start);
       if (key !== -1 && key < end && this.inspect(buf, start, end) && this.holdBack) (drops ??= []).push(start, end);
+      if (this.isOutput(buf, start, end)) this.produced++;
       start = end;
     }
     const incomplete = buf.length - start;
@@ -50,6 +74,8 @@ export abstract class SseUsageScanner implements UsageScanner {
     this.tail = EMPTY;
     // A last event without its blank line (stream cut or sloppy server) still counts.
     if (rest.length === 0 || this.disabled) return EMPTY;
+    this.markerAt.fill(NOT_SEARCHED);
+    if (this.isOutput(rest, 0, rest.length)) this.produced++;
     const drop = this.inspect(rest, 0, rest.length);
     return this.holdBack && !drop ? rest : EMPTY;
   }
@@ -59,6 +85,23 @@ export abstract class SseUsageScanner implements UsageScanner {
     const data = eventData(buf, start, end);
     if (data === undefined) return false;
     return this.onUsageEvent(data);
+  }
+
+  /** Whether [start, end) holds a non-empty output marker; events must be visited in order within one buffer. */
+  private isOutput(buf: Buffer, start: number, end: number): boolean {
+    const markers = this.outputMarkers;
+    const at = this.markerAt;
+    for (let i = 0; i < markers.length; i++) {
+      let pos = at[i]!;
+      if (pos === -1) continue;
+      const marker = markers[i]!;
+      if (pos < start) pos = buf.indexOf(marker, start);
+      // An empty string value is no output; another occurrence may follow in the same event.
+      while (pos !== -1 && pos < end && buf[pos + marker.length] === 0x22) pos = buf.indexOf(marker, pos + marker.length);
+      at[i] = pos;
+      if (pos !== -1 && pos < end) return true;
+    }
+    return false;
   }
 
   private giveUp(buf: Buffer, start: number, drops: number[] | null, chunk: Buffer): Buffer {

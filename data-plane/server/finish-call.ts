@@ -1,5 +1,5 @@
 // The end of every admitted request, whatever happened: settle the reservation once, record usage, count metrics.
-import type { AdmissionTicket, EndpointKind, KeyEntry, RouteTarget, UsageCounts, UsageRecordInput } from "../contracts.ts";
+import type { AdmissionTicket, EndpointKind, KeyEntry, RouteTarget, UsageCounts, UsageRecordInput, UsageScanner } from "../contracts.ts";
 import { costMicros } from "../../shared/money.ts";
 import type { GatewayDeps } from "./gateway-deps.ts";
 
@@ -22,17 +22,45 @@ export interface CallRecord {
   /** The route that answered last (its prices apply), null when none was reached. */
   route: RouteTarget | null;
   ttfbMs: number | null;
+  /** True while a request to `route` is with the provider and no answer has come back. */
+  awaitingAnswer: boolean;
+  /** The gateway's own estimate of the request's input tokens (server/estimate-usage.ts), for when the provider never said. */
+  inputEstimate(): number;
 }
 
 const NO_USAGE: UsageCounts = { inputTokens: 0, outputTokens: 0, cachedTokens: 0 };
 
 /**
- * Charged cost uses the answering route's prices. Usage counts come from the provider's own report (the scanner), so
- * an aborted stream is charged for what the provider reported before the cut (often only input tokens, or nothing).
- * Settling cannot fail the request any more: an error there is logged and the counters heal at the next window.
+ * The tokens a finished request is charged for, so that leaving early never costs less than what was used:
+ * - the provider's final report (`answer.complete()`): exactly that;
+ * - a 2xx answer that ended without it (client gone or provider failed mid-stream, or a server that does not report
+ *   usage): an estimate. Input is what the provider reported (Anthropic's message_start), else the gateway's estimate
+ *   from the request body; output is one token per content delta relayed (OpenAI streams about one token per delta,
+ *   Anthropic often several, so this errs low), or the provider's own partial count if higher. A JSON answer cut short
+ *   has no deltas to count, so it is charged its input only;
+ * - no answer: the input estimate when the request was with the provider as the client left (providers bill a prompt
+ *   they have started on), else nothing (never sent, every route failed, or only error answers, which are not billed).
+ * Estimated records look like reported ones in the usage table (no schema change); their status tells how the request
+ * ended (499 client gone, 502 provider failed).
  */
-export function finishCall(deps: FinishDeps, call: CallRecord, status: number, counts: UsageCounts | null): void {
-  const usage = counts ?? NO_USAGE;
+export function chargedUsage(call: CallRecord, answer: UsageScanner | null): UsageCounts {
+  if (answer === null) return call.awaitingAnswer ? { inputTokens: call.inputEstimate(), outputTokens: 0, cachedTokens: 0 } : NO_USAGE;
+  const reported = answer.usage();
+  if (answer.complete()) return reported;
+  const inputKnown = reported.inputTokens > 0;
+  return {
+    inputTokens: inputKnown ? reported.inputTokens : call.inputEstimate(),
+    outputTokens: Math.max(reported.outputTokens, answer.producedEvents()),
+    cachedTokens: inputKnown ? reported.cachedTokens : 0,
+  };
+}
+
+/**
+ * Charged cost uses the answering route's prices; usage is what chargedUsage says. Settling cannot fail the request
+ * any more: an error there is logged and the counters heal at the next window.
+ */
+export function finishCall(deps: FinishDeps, call: CallRecord, status: number, answer: UsageScanner | null): void {
+  const usage = call.route === null ? NO_USAGE : chargedUsage(call, answer);
   const latencyMs = performance.now() - call.startedAt;
   const cost = call.route === null ? 0n : chargedCost(usage, call.route, deps.log);
   const ticket = call.ticket;

@@ -1,5 +1,5 @@
 // Relays a provider's response to the client as it arrives: bytes untouched, backpressure honoured, failures framed.
-import type { UsageCounts, UsageScanner, WireFormat } from "../contracts.ts";
+import type { UsageScanner, WireFormat } from "../contracts.ts";
 import type { UpstreamResponse } from "../relay/upstream-client.ts";
 import type { Exchange } from "./exchange.ts";
 import { statusLine } from "./errors.ts";
@@ -8,8 +8,8 @@ import { forwardedHeaderName } from "./forwarded-headers.ts";
 export type RelayOutcome = "complete" | "upstream_failed" | "client_aborted";
 
 export interface RelayDone {
-  /** Called exactly once, when the relay ends for whatever reason. */
-  relayDone(outcome: RelayOutcome, usage: UsageCounts | null): void;
+  /** Called exactly once, when the relay ends for whatever reason, with the scanner that saw what was relayed. */
+  relayDone(outcome: RelayOutcome, scanner: UsageScanner | null): void;
 }
 
 const OPENAI_STREAM_ERROR = Buffer.from(
@@ -161,7 +161,7 @@ export class ResponseRelay {
     body.off("error", this.onError);
     body.on("error", ignore);
     if (outcome !== "complete") body.destroy();
-    this.done.relayDone(outcome, this.scanner === null ? null : this.scanner.usage());
+    this.done.relayDone(outcome, this.scanner);
   }
 }
 

@@ -1,11 +1,12 @@
 // An admitted request's trip upstream: try routes in order, fall back before the first byte, relay, then finish.
 import { randomUUID } from "node:crypto";
-import type { AdmissionTicket, EndpointKind, KeyEntry, RouteTarget, UpstreamRequest, UsageCounts, WireFormat } from "../contracts.ts";
+import type { AdmissionTicket, EndpointKind, KeyEntry, RouteTarget, UpstreamRequest, UsageScanner, WireFormat } from "../contracts.ts";
 import { withStreamUsage } from "../providers/openai/stream-usage.ts";
 import type { UpstreamResponse } from "../relay/upstream-client.ts";
 import { isRetryableStatus, UpstreamError } from "../relay/upstream-error.ts";
 import { drainAnswer, type FailedAnswer } from "./drain-answer.ts";
 import { gatewayError, statusLine } from "./errors.ts";
+import { estimateInputTokens } from "./estimate-usage.ts";
 import type { Exchange } from "./exchange.ts";
 import { type CallRecord, finishCall } from "./finish-call.ts";
 import type { GatewayDeps } from "./gateway-deps.ts";
@@ -23,6 +24,7 @@ export class UpstreamCall implements CallRecord {
   ticket: AdmissionTicket | null;
   route: RouteTarget | null = null;
   ttfbMs: number | null = null;
+  awaitingAnswer = false;
   private status = 0;
   private finished = false;
   private readonly controller = new AbortController();
@@ -55,6 +57,10 @@ export class UpstreamCall implements CallRecord {
     this.controller.abort();
   };
 
+  inputEstimate(): number {
+    return estimateInputTokens(this.endpoint, this.request.body);
+  }
+
   private readonly onClientAbort = (): void => {
     this.controller.abort();
     this.finish(CLIENT_CLOSED, null);
@@ -78,15 +84,19 @@ export class UpstreamCall implements CallRecord {
       this.route = route;
       const sentAt = performance.now();
       let answer: UpstreamResponse;
+      // A client leaving while this is set is charged the input estimate (see chargedUsage in finish-call.ts).
+      this.awaitingAnswer = true;
       try {
         answer = await this.deps.callUpstream(attempt.request, this.controller.signal, this.deps.timeouts);
       } catch (error) {
+        this.awaitingAnswer = false;
         if (this.finished) return;
         this.deps.log(`[data-plane] ${route.providerName} (${route.upstreamModel}) failed: ${(error as Error).message}`);
         // Only failures that prove the provider never started answering are worth another route.
         if (error instanceof UpstreamError && error.retryable) continue;
         break;
       }
+      this.awaitingAnswer = false;
       this.deps.metrics.upstreamDuration.labels(route.providerName).observe((performance.now() - sentAt) / 1000);
       if (this.finished) {
         answer.body.destroy();
@@ -135,10 +145,10 @@ export class UpstreamCall implements CallRecord {
     new ResponseRelay(this.exchange, answer, scanner, this.format, this.responseHeaders, this).start();
   }
 
-  relayDone(outcome: RelayOutcome, usage: UsageCounts | null): void {
+  relayDone(outcome: RelayOutcome, scanner: UsageScanner | null): void {
     this.deps.metrics.openStreams.dec();
     if (outcome === "client_aborted") this.controller.abort();
-    this.finish(outcome === "complete" ? this.status : outcome === "client_aborted" ? CLIENT_CLOSED : 502, usage);
+    this.finish(outcome === "complete" ? this.status : outcome === "client_aborted" ? CLIENT_CLOSED : 502, scanner);
   }
 
   private passThrough(failed: FailedAnswer): void {
@@ -156,13 +166,13 @@ export class UpstreamCall implements CallRecord {
     this.finish(failed.statusCode, null);
   }
 
-  /** Exactly once per admitted request: settles the reservation and records usage. */
-  private finish(status: number, usage: UsageCounts | null): void {
+  /** Exactly once per admitted request: settles the reservation and records usage (`answer`: the relayed answer's scanner). */
+  private finish(status: number, answer: UsageScanner | null): void {
     if (this.finished) return;
     this.finished = true;
     this.exchange.onAbort = null;
     clearTimeout(this.deadline);
     this.deps.inFlight--;
-    finishCall(this.deps, this, status, usage);
+    finishCall(this.deps, this, status, answer);
   }
 }

@@ -462,3 +462,112 @@ describe("JSON usage scanners", () => {
     }
   });
 });
+
+// ---- what a stream cut before its usage report is charged for: complete() and producedEvents() ----------------------
+
+describe("usage completeness and produced content deltas", () => {
+  it("OpenAI: counts the content deltas only (not the role, finish and usage chunks or [DONE]), at any split", () => {
+    const bytes = Buffer.from(OPENAI_STREAM);
+    fc.assert(
+      fc.property(cutsOf(bytes), fc.boolean(), (cuts, hide) => {
+        const scanner = openAiScanner(true, hide);
+        run(scanner, bytes, cuts);
+        expect(scanner.complete()).toBe(true);
+        expect(scanner.producedEvents()).toBe(2);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("OpenAI: a stream cut before the usage chunk is incomplete, with its deltas counted and its usage still zero", () => {
+    const bytes = Buffer.from(OPENAI_BEFORE_USAGE);
+    fc.assert(
+      fc.property(cutsOf(bytes), (cuts) => {
+        const scanner = openAiScanner(true, true);
+        run(scanner, bytes, cuts);
+        expect(scanner.complete()).toBe(false);
+        expect(scanner.producedEvents()).toBe(2);
+        expect(scanner.usage()).toEqual({ inputTokens: 0, outputTokens: 0, cachedTokens: 0 });
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it("OpenAI: counts tool-call argument and reasoning deltas, spaced JSON and CRLF framing; not empty or filter chunks", () => {
+    const stream =
+      sse(openAiChunk({ role: "assistant", content: null, tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name: "f", arguments: "" } }] })) +
+      sse(openAiChunk({ tool_calls: [{ index: 0, function: { arguments: '{"lo' } }] })) +
+      sse(openAiChunk({ tool_calls: [{ index: 0, function: { arguments: 'c":1}' } }] })) +
+      sse(openAiChunk({ reasoning_content: "hmm" })) +
+      'data: {"choices": [{"index": 0, "delta": {"content": "spaced"}}]}\n\n' +
+      sse({ choices: [], prompt_filter_results: [{ prompt_index: 0, content_filter_results: { hate: { filtered: false } } }] }) +
+      sse(openAiChunk({ content: 'say \\"content\\":\\"x' })) +
+      ": keep-alive comment\n\n" +
+      sse("[DONE]");
+    const scanner = openAiScanner(true, false);
+    run(scanner, Buffer.from(stream.replaceAll("\n\n", "\r\n\r\n")), [7, 300, 301, 302]);
+    expect(scanner.complete()).toBe(false);
+    expect(scanner.producedEvents()).toBe(5);
+  });
+
+  it("OpenAI: an unterminated last event still counts at flush", () => {
+    const scanner = openAiScanner(true, false);
+    run(scanner, Buffer.from(sse(openAiChunk({ content: "a" })) + 'data: {"choices":[{"delta":{"content":"b"}}]}'));
+    expect(scanner.producedEvents()).toBe(2);
+  });
+
+  it("OpenAI: counts every delta of a long stream read in large chunks", () => {
+    const piece = sse(openAiChunk({ content: "tok " }));
+    const bytes = Buffer.from(sse(openAiChunk({ role: "assistant", content: "" })) + piece.repeat(5000));
+    const scanner = openAiScanner(true, true);
+    const cuts = Array.from({ length: Math.floor(bytes.length / 16_384) }, (_, i) => (i + 1) * 16_384);
+    expect(run(scanner, bytes, cuts).equals(bytes)).toBe(true);
+    expect(scanner.producedEvents()).toBe(5000);
+  });
+
+  it("Anthropic: complete once message_delta reported usage; deltas counted either way, at any split", () => {
+    const bytes = Buffer.from(ANTHROPIC_STREAM);
+    fc.assert(
+      fc.property(cutsOf(bytes), (cuts) => {
+        const scanner = anthropicScanner(true);
+        run(scanner, bytes, cuts);
+        expect(scanner.complete()).toBe(true);
+        expect(scanner.producedEvents()).toBe(2);
+      }),
+      { numRuns: 200 },
+    );
+    const cut = Buffer.from(ANTHROPIC_STREAM.slice(0, ANTHROPIC_STREAM.indexOf("event: message_delta")));
+    const scanner = anthropicScanner(true);
+    run(scanner, cut, [50, 400]);
+    expect(scanner.complete()).toBe(false);
+    expect(scanner.producedEvents()).toBe(2);
+  });
+
+  it("Anthropic: counts thinking and tool-input deltas, not text that merely mentions content_block_delta", () => {
+    const stream =
+      anthropicEvent("message_start", { message: { usage: { input_tokens: 10, output_tokens: 1 } } }) +
+      anthropicEvent("content_block_start", { index: 0, content_block: { type: "text", text: 'a "content_block_delta" b' } }) +
+      anthropicEvent("content_block_delta", { index: 0, delta: { type: "thinking_delta", thinking: "hmm" } }) +
+      anthropicEvent("content_block_delta", { index: 1, delta: { type: "input_json_delta", partial_json: '{"a":' } }) +
+      anthropicEvent("ping", {});
+    const scanner = anthropicScanner(true);
+    run(scanner, Buffer.from(stream));
+    expect(scanner.complete()).toBe(false);
+    expect(scanner.producedEvents()).toBe(2);
+    expect(scanner.usage()).toEqual({ inputTokens: 10, outputTokens: 1, cachedTokens: 0 });
+  });
+
+  it("JSON: complete only when the body's usage was read; no deltas; count_tokens is always complete", () => {
+    const whole = openAiScanner(false, false);
+    run(whole, Buffer.from('{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":1}}'));
+    expect([whole.complete(), whole.producedEvents()]).toEqual([true, 0]);
+    for (const text of ['{"choices":[{"message":{"content":"hi"}}],"usage":{"prompt_tok', '{"choices":[]}', ""]) {
+      const cut = openAiScanner(false, false);
+      run(cut, Buffer.from(text));
+      expect([cut.complete(), cut.producedEvents()]).toEqual([false, 0]);
+    }
+    const counting = anthropicScanner(false, "count_tokens");
+    run(counting, Buffer.from('{"input_tokens":5}'));
+    expect(counting.complete()).toBe(true);
+  });
+});

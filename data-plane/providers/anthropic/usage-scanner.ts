@@ -19,21 +19,28 @@ export function readAnthropicUsage(usage: Record<string, unknown>): UsageCounts 
   };
 }
 
+/** Every content_block_delta (text, thinking, tool input JSON) has this as its `type` value. */
+const OUTPUT_MARKERS = [Buffer.from('"content_block_delta"')];
+
 /**
  * message_start has message.usage (input, cache, a first output count); each message_delta has usage with cumulative
  * output_tokens (and, on newer API versions, cumulative input counts), so the last value seen of each field wins.
+ * The output count is final only from message_delta on: before it complete() is false, usage() holds what
+ * message_start reported, and producedEvents() counts the content_block_delta events.
  */
 export class AnthropicStreamUsageScanner extends SseUsageScanner {
   private readonly latest: Record<string, unknown> = {};
+  private reported = false;
 
   constructor() {
-    super(false);
+    super(false, OUTPUT_MARKERS);
   }
 
   protected onUsageEvent(data: unknown): boolean {
     if (!isObject(data)) return false;
     const usage = data.type === "message_start" && isObject(data.message) ? data.message.usage : data.usage;
     if (!isObject(usage)) return false;
+    if (data.type === "message_delta") this.reported = true;
     for (const key in usage) {
       if (typeof usage[key] === "number") this.latest[key] = usage[key];
     }
@@ -42,6 +49,10 @@ export class AnthropicStreamUsageScanner extends SseUsageScanner {
 
   usage(): UsageCounts {
     return readAnthropicUsage(this.latest);
+  }
+
+  complete(): boolean {
+    return this.reported;
   }
 }
 
@@ -55,6 +66,12 @@ class NoUsageScanner implements UsageScanner {
   }
   usage(): UsageCounts {
     return zeroUsage();
+  }
+  complete(): boolean {
+    return true;
+  }
+  producedEvents(): number {
+    return 0;
   }
 }
 

@@ -13,19 +13,29 @@ export function readOpenAiUsage(usage: Record<string, unknown>): UsageCounts {
 }
 
 /**
+ * What makes a chunk a content delta: a non-empty `content` (also matching `reasoning_content`, which is output too)
+ * or tool-call `arguments` string, compact or with the space Python's json.dumps puts after colons. The role chunk
+ * (`"content":""`), finish and filter chunks, the usage chunk and `[DONE]` do not count.
+ */
+const OUTPUT_MARKERS = ['content":"', 'arguments":"', 'content": "', 'arguments": "'].map((marker) => Buffer.from(marker));
+
+/**
  * SSE chat stream. The usage chunk comes last, before `data: [DONE]`, with `choices: []` (some servers send
  * `choices: null` or omit it); with `hideUsageChunk` that event is removed from the bytes forwarded to the client.
+ * Until that chunk the stream's usage is unknown: complete() is false and producedEvents() counts the content deltas.
  */
 export class OpenAiStreamUsageScanner extends SseUsageScanner {
   private counts = zeroUsage();
+  private reported = false;
 
   constructor(private readonly hideUsageChunk: boolean) {
-    super(hideUsageChunk);
+    super(hideUsageChunk, OUTPUT_MARKERS);
   }
 
   protected onUsageEvent(data: unknown): boolean {
     if (!isObject(data) || !isObject(data.usage)) return false;
     this.counts = readOpenAiUsage(data.usage);
+    this.reported = true;
     const choices = data.choices;
     const usageOnly = choices == null || (Array.isArray(choices) && choices.length === 0);
     return this.hideUsageChunk && usageOnly;
@@ -33,6 +43,10 @@ export class OpenAiStreamUsageScanner extends SseUsageScanner {
 
   usage(): UsageCounts {
     return this.counts;
+  }
+
+  complete(): boolean {
+    return this.reported;
   }
 }
 
