@@ -17,5 +17,6 @@ import "./audit/index.ts";
 import "./invites/index.ts";
 import "./users/table.ts";
 import "./keys/index.ts";
+import "./usage/index.ts";
 
 export const schema = builder.toSchema({ sortSchema: true });
