@@ -1,8 +1,9 @@
 // The inference endpoints: authenticate, parse, authorize, admit, then hand over to the upstream call.
+import { randomUUID } from "node:crypto";
 import type { HttpRequest, HttpResponse } from "uWebSockets.js";
 import type { AdmitResult, EndpointKind, KeyEntry, ProviderAdapter, RouteTarget, Snapshot, WireFormat } from "../contracts.ts";
 import { apiKeyFromHeaders, authenticate, keyMayUse } from "./authenticate.ts";
-import { gatewayError } from "./errors.ts";
+import { type GatewayError, gatewayError } from "./errors.ts";
 import { estimateUsage, type UsageEstimate } from "./estimate-usage.ts";
 import { Exchange } from "./exchange.ts";
 import { type GatewayDeps, isLoaded } from "./gateway-deps.ts";
@@ -64,18 +65,41 @@ class InferenceRequest {
   onBody(raw: Buffer): void {
     const { deps, endpoint, exchange } = this;
     const parsed = parseInferenceBody(raw);
-    if (typeof parsed === "string") return reject(deps.metrics, endpoint, exchange, gatewayError("invalid_request", parsed));
+    if (typeof parsed === "string") return this.refuse(gatewayError("invalid_request", parsed), "");
     const slug = parsed.model;
-    if (!this.snapshot.modelsBySlug.has(slug)) {
-      return reject(deps.metrics, endpoint, exchange, gatewayError("model_not_found", `The model "${slug}" does not exist`));
-    }
-    if (!keyMayUse(this.key, slug)) return reject(deps.metrics, endpoint, exchange, gatewayError("access_denied"));
+    if (!this.snapshot.modelsBySlug.has(slug)) return this.refuse(gatewayError("model_not_found", `The model "${slug}" does not exist`), slug);
+    if (!keyMayUse(this.key, slug)) return this.refuse(gatewayError("access_denied"), slug);
     const routes = routesServing(this.key.principal.models.get(slug)!, endpoint, deps.adapterFor);
-    if (routes.length === 0) return reject(deps.metrics, endpoint, exchange, gatewayError("no_available_route"));
+    if (routes.length === 0) return this.refuse(gatewayError("no_available_route"), slug);
     const estimate = estimateUsage(endpoint, raw.length, parsed.body, routes[0], deps.config.DEFAULT_MAX_TOKENS_ESTIMATE);
     this.admit(parsed, routes, estimate).catch((error: unknown) => {
       deps.log(`[data-plane] admission failed unexpectedly: ${(error as Error).stack ?? String(error)}`);
-      reject(deps.metrics, endpoint, exchange, gatewayError("internal_error"));
+      this.refuse(gatewayError("internal_error"), slug);
+    });
+  }
+
+  /**
+   * Answers a refusal and, since the caller is known, records it: one usage record per request (DESIGN), at no cost.
+   * Requests without a valid key have no principal to record against and are only counted in metrics.
+   */
+  private refuse(error: GatewayError, slug: string, headers?: Record<string, string>): void {
+    reject(this.deps.metrics, this.endpoint, this.exchange, error, headers);
+    const principal = this.key.principal;
+    this.deps.usage.add({
+      requestId: randomUUID(),
+      userId: principal.kind === "user" ? principal.id : null,
+      virtualAccountId: principal.kind === "virtualAccount" ? principal.id : null,
+      apiKeyId: this.key.keyId,
+      modelSlug: slug,
+      providerModelId: null,
+      inputTokens: 0,
+      outputTokens: 0,
+      cachedTokens: 0,
+      costMicros: 0n,
+      status: error.status,
+      latencyMs: Math.round(performance.now() - this.startedAt),
+      ttfbMs: null,
+      createdAt: new Date(),
     });
   }
 
@@ -93,7 +117,7 @@ class InferenceRequest {
       const headers = verdict.retryAfterSeconds === undefined || "retry-after" in verdict.headers
         ? verdict.headers
         : { ...verdict.headers, "retry-after": String(verdict.retryAfterSeconds) };
-      return reject(deps.metrics, endpoint, exchange, gatewayError(verdict.reason, verdict.message || undefined), headers);
+      return this.refuse(gatewayError(verdict.reason, verdict.message || undefined), parsed.model, headers);
     }
     const call = new UpstreamCall(deps, endpoint, clientFormat(endpoint), exchange, key, parsed, this.clientHeaders, this.startedAt, verdict);
     await call.run(routes);

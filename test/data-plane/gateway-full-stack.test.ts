@@ -141,7 +141,10 @@ describe("full data plane", () => {
     expect(error).toBeInstanceOf(Anthropic.APIError);
     expect((error as InstanceType<typeof Anthropic.APIError>).status).toBe(402);
     expect((error as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({ error: "budget_exceeded" });
-    expect(await usageRows(key.id)).toEqual([]);
+    // The refusal is recorded (one record per request), at no cost and with no provider model.
+    const rows = await usageRows(key.id);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ status: 402, costMicros: 0n, inputTokens: 0, outputTokens: 0, providerModelId: null, modelSlug: world.claude.slug });
   });
 
   it("refuses a key revoked in the database as soon as the snapshot is rebuilt", async () => {

@@ -186,9 +186,12 @@ describe("end to end: budgets under concurrency", () => {
 
     const records = await eventually(async () => {
       const rows = await stack.cp.prisma.usageRecord.findMany({ where: { userId: member.userId } });
-      expect(rows).toHaveLength(admitted);
-      return rows;
+      // Refusals are recorded too (status 402, no cost): one record per request.
+      expect(rows).toHaveLength(40);
+      expect(rows.filter((r) => r.status === 402).every((r) => r.costMicros === 0n)).toBe(true);
+      return rows.filter((r) => r.status === 200);
     });
+    expect(records).toHaveLength(admitted);
     const spent = records.reduce((sum, r) => sum + r.costMicros, 0n);
     expect(spent).toBeLessThanOrEqual(1_000n);
     // After settlement the shared counter holds exactly what was used: no reservation is left behind.
