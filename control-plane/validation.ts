@@ -1,6 +1,7 @@
 // Edge validation: zod schemas turn GraphQL input into trusted values or a ValidationError.
+import { GraphQLError } from "graphql";
 import { z } from "zod";
-import { ValidationError } from "./errors.ts";
+import { type FieldIssue, ValidationError } from "./errors.ts";
 
 export function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   const result = schema.safeParse(value);
@@ -26,4 +27,20 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Lookups by a malformed id answer "not found" rather than a database error. */
 export function isUuid(value: unknown): value is string {
   return typeof value === "string" && UUID.test(value);
+}
+
+/**
+ * Bad arguments to a field that returns a list, connection or stream, where a typed ValidationError result (a union
+ * member) cannot carry the failure: a GraphQL error with code VALIDATION, the issues, and HTTP 400.
+ */
+export function parseArguments<S extends z.ZodType>(schema: S, value: unknown, path: string): z.output<S> {
+  const result = schema.safeParse(value ?? {});
+  if (result.success) return result.data;
+  throw invalidArguments(result.error.issues.map((i) => ({ path: [path, ...i.path].filter(Boolean).join("."), message: i.message })));
+}
+
+function invalidArguments(issues: FieldIssue[]): GraphQLError {
+  return new GraphQLError(`invalid arguments: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, {
+    extensions: { code: "VALIDATION", issues, http: { status: 400 } },
+  });
 }

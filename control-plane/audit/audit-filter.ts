@@ -1,5 +1,5 @@
 // The audit filter: its GraphQL input, its validation, and the one meaning it has for queries and subscriptions.
-import { GraphQLError } from "graphql";
+import { parseArguments } from "../validation.ts";
 import { z } from "zod";
 import { builder } from "../builder.ts";
 import type { AuditEvent, Prisma } from "../db/generated/prisma/client.ts";
@@ -37,12 +37,7 @@ export type AuditFilter = z.output<typeof filterSchema>;
 
 /** A bad filter is the caller's mistake: a 400 with the issues, like the typed ValidationError of mutations. */
 export function parseAuditFilter(input: unknown): AuditFilter {
-  const result = filterSchema.safeParse(input ?? {});
-  if (result.success) return result.data;
-  const issues = result.error.issues.map((i) => ({ path: ["filter", ...i.path].join("."), message: i.message }));
-  throw new GraphQLError(`invalid audit filter: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, {
-    extensions: { code: "VALIDATION", issues, http: { status: 400 } },
-  });
+  return parseArguments(filterSchema, input, "filter");
 }
 
 export function auditWhere(filter: AuditFilter): Prisma.AuditEventWhereInput {

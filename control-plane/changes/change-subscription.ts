@@ -1,8 +1,7 @@
 // Live changes: one subscription streaming every committed change, filterable by kind and target. Admins see every
 // change; anyone else only changes to their own user. The caller is checked again for every event.
+import { reloadCaller } from "../auth/current-caller.ts";
 import { Repeater } from "@graphql-yoga/subscription";
-import { ADMIN_SCOPE } from "../auth/authenticate.ts";
-import type { Caller } from "../auth/caller.ts";
 import { builder } from "../builder.ts";
 import type { Context } from "../context.ts";
 import { type ChangeEvent, changeKinds } from "../events/change-event.ts";
@@ -35,8 +34,8 @@ builder.subscriptionFields((t) => ({
       const kinds = args.kinds?.length ? new Set<string>(args.kinds) : null;
       const targetId = args.targetId == null ? null : String(args.targetId);
       const wanted = (e: ChangeEvent) => (!kinds || kinds.has(e.kind)) && (targetId === null || e.targetId === targetId);
-      // The root type's `authenticated` scope has run at subscribe time, so there is a caller.
-      return authorizedEvents(ctx, ctx.caller!, wanted);
+      // The root type's `authenticated` scope has run at subscribe time; every event re-checks the caller.
+      return authorizedEvents(ctx, wanted);
     },
     resolve: (event) => event,
   }),
@@ -48,26 +47,22 @@ type Verdict = "deliver" | "skip" | "end";
  * The caller as they are now, reloaded (key and user in one query) for every event the subscriber asked for: a key
  * revoked or expired, or a user disabled since subscribing, ends the stream; a demoted admin gets only their own changes.
  */
-async function verdictFor(ctx: Context, caller: Caller, event: ChangeEvent): Promise<Verdict> {
-  const key = await ctx.prisma.apiKey.findUnique({
-    where: { id: caller.keyId },
-    select: { revokedAt: true, expiresAt: true, scopes: true, user: { select: { id: true, role: true, status: true } } },
-  });
-  const usable = key && !key.revokedAt && !(key.expiresAt && key.expiresAt <= new Date()) && key.scopes.includes(ADMIN_SCOPE);
-  if (!usable || key.user?.status !== "ACTIVE") return "end";
-  if (key.user.role === "OWNER" || key.user.role === "ADMIN") return "deliver";
-  return event.targetId === key.user.id ? "deliver" : "skip";
+async function verdictFor(ctx: Context, event: ChangeEvent): Promise<Verdict> {
+  const current = await reloadCaller(ctx);
+  if (!current) return "end";
+  if (current.isOrgAdmin) return "deliver";
+  return event.targetId === current.userId ? "deliver" : "skip";
 }
 
 /** The change bus, narrowed to what the caller asked for and may see. */
-function authorizedEvents(ctx: Context, caller: Caller, wanted: (e: ChangeEvent) => boolean): AsyncIterable<ChangeEvent> {
+function authorizedEvents(ctx: Context, wanted: (e: ChangeEvent) => boolean): AsyncIterable<ChangeEvent> {
   // A Repeater (not an async generator) so that unsubscribing stops at once, even while waiting for the next change.
   return new Repeater<ChangeEvent>(async (push, stop) => {
     const changes = ctx.bus.subscribe()[Symbol.asyncIterator]();
     void stop.then(() => changes.return?.());
     for (let next = await changes.next(); !next.done; next = await changes.next()) {
       if (!wanted(next.value)) continue;
-      const verdict = await verdictFor(ctx, caller, next.value);
+      const verdict = await verdictFor(ctx, next.value);
       if (verdict === "end") break;
       if (verdict === "deliver") await push(next.value);
     }

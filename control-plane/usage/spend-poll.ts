@@ -1,6 +1,6 @@
 // A poll-on-subscribe stream of daily spend: the data plane publishes no spend events, so the subject's spend is
 // recomputed every interval and pushed only when it changed. Unsubscribing stops the timer at once.
-import { ADMIN_SCOPE } from "../auth/authenticate.ts";
+import { reloadCaller } from "../auth/current-caller.ts";
 import type { Context } from "../context.ts";
 import { type SpendSubject, type SpendSummaryShape, spendSummary } from "./spend-summary.ts";
 
@@ -79,13 +79,7 @@ function fingerprint(s: SpendSummaryShape): string {
  * admin watching someone else ends the stream, not just new requests.
  */
 async function mayStillWatch(ctx: Context, subject: SpendSubject, now = new Date()): Promise<boolean> {
-  const caller = ctx.caller;
-  if (!caller) return false;
-  const key = await ctx.prisma.apiKey.findUnique({
-    where: { id: caller.keyId },
-    select: { revokedAt: true, expiresAt: true, scopes: true, user: { select: { id: true, role: true, status: true } } },
-  });
-  if (!key || key.revokedAt || (key.expiresAt && key.expiresAt <= now) || !key.scopes.includes(ADMIN_SCOPE)) return false;
-  if (key.user?.id !== caller.userId || key.user.status !== "ACTIVE") return false;
-  return key.user.role === "OWNER" || key.user.role === "ADMIN" || ("userId" in subject && subject.userId === key.user.id);
+  const current = await reloadCaller(ctx, now);
+  if (!current) return false;
+  return current.isOrgAdmin || ("userId" in subject && subject.userId === current.userId);
 }

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { isOrgAdmin } from "../auth/caller.ts";
 import type { Context } from "../context.ts";
 import { uuid } from "../validation.ts";
-import { parseArguments } from "./argument-errors.ts";
+import { parseArguments } from "../validation.ts";
 
 const DAY_MS = 86_400_000;
 export const DEFAULT_RANGE_DAYS = 30;

@@ -63,7 +63,7 @@ class InferenceRequest {
 
   /** The checks that need the body, in the order DESIGN.md lists the errors. */
   onBody(raw: Buffer): void {
-    const { deps, endpoint, exchange } = this;
+    const { deps, endpoint } = this;
     const parsed = parseInferenceBody(raw);
     if (typeof parsed === "string") return this.refuse(gatewayError("invalid_request", parsed), "");
     const slug = parsed.model;

@@ -111,3 +111,14 @@ export async function eventually<T>(check: () => Promise<T>, ms = 3_000): Promis
     }
   }
 }
+
+/** Waits until every data-plane instance serves the policy version the database has now (all changes so far). */
+export async function waitForPolicy(stack: TestStack, ms = 5_000): Promise<void> {
+  const row = await stack.cp.prisma.policyVersion.findUniqueOrThrow({ where: { id: 1 } });
+  await eventually(async () => {
+    for (const gateway of stack.gateways) {
+      const ready = (await (await fetch(`${gateway}/readyz`)).json()) as { snapshotVersion: string };
+      if (BigInt(ready.snapshotVersion) < row.version) throw new Error(`${gateway} is at ${ready.snapshotVersion}, not ${row.version}`);
+    }
+  }, ms);
+}
