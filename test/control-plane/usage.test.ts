@@ -313,7 +313,9 @@ describe("spendChanged", () => {
     const messages: any[] = [];
     let ended = false;
     const waiters: (() => void)[] = [];
-    const notify = () => waiters.splice(0).forEach((w) => w());
+    const notify = () => {
+      for (const wake of waiters.splice(0)) wake();
+    };
     client.subscribe(
       { query: SUBSCRIBE, variables },
       {
