@@ -20,7 +20,7 @@ export type UpstreamBody = Dispatcher.ResponseData["body"];
 
 export interface UpstreamResponse {
   status: number;
-  /** Lower-cased names, as undici gives them; relay them through relayableHeaders(). */
+  /** Lower-cased names, as undici gives them; the gateway relays them through forwardedHeaderName() (server/forwarded-headers.ts). */
   headers: IncomingHttpHeaders;
   body: UpstreamBody;
 }
