@@ -60,7 +60,7 @@ export const configSchema = z.object({
   RATE_LIMIT_FAIL_MODE: z.enum(["open", "closed"], { error: "RATE_LIMIT_FAIL_MODE must be open or closed" }).default("open"),
   BUDGET_FAIL_MODE: z.enum(["open", "closed"], { error: "BUDGET_FAIL_MODE must be open or closed" }).default("closed"),
   /** How long an admission decision may wait for Redis before the fail mode applies. */
-  REDIS_TIMEOUT_MS: z.coerce.number().int().min(1).max(60_000).default(50),
+  REDIS_TIMEOUT_MS: z.coerce.number().int().min(1).max(60_000).default(200),
   UPSTREAM_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(1).default(5_000),
   /** Time to the first byte of the provider's response before trying the next route. */
   UPSTREAM_FIRST_BYTE_TIMEOUT_MS: z.coerce.number().int().min(1).default(60_000),

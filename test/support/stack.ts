@@ -34,6 +34,8 @@ export async function startTestStack(options: { instances?: number; redis?: bool
       ...(redis ? { REDIS_URL: redisUrl } : {}),
       DATA_PLANE_PORT: "0",
       SNAPSHOT_RECONCILE_MS: "1000",
+      // A loaded CI machine can delay Redis replies past the production default; tests assert decisions, not timeouts.
+      REDIS_TIMEOUT_MS: "2000",
       ...options.env,
     });
     const prisma = createDb(cp.database.url, 4);
