@@ -1,6 +1,6 @@
 // Reading groups: the list (search, cursor pagination) and one group by id.
 import { builder } from "../builder.ts";
-import type { Prisma } from "../db/generated/prisma/client.ts";
+import { textSearch } from "../text-search.ts";
 import { isUuid } from "../validation.ts";
 
 builder.queryFields((t) => ({
@@ -11,8 +11,8 @@ builder.queryFields((t) => ({
     description: "Groups ordered by name; `search` matches name or description, case-insensitive.",
     args: { search: t.arg.string({ required: false }) },
     resolve: (query, _root, args, ctx) =>
-      ctx.prisma.group.findMany({ ...query, where: groupSearch(args.search), orderBy: [{ name: "asc" }, { id: "asc" }] }),
-    totalCount: (_conn, args, ctx) => ctx.prisma.group.count({ where: groupSearch(args.search) }),
+      ctx.prisma.group.findMany({ ...query, where: textSearch(args.search, ["name", "description"] as const), orderBy: [{ name: "asc" }, { id: "asc" }] }),
+    totalCount: (_conn, args, ctx) => ctx.prisma.group.count({ where: textSearch(args.search, ["name", "description"] as const) }),
   }),
   group: t.prismaField({
     type: "Group",
@@ -24,14 +24,3 @@ builder.queryFields((t) => ({
       isUuid(args.id) ? ctx.prisma.group.findUnique({ ...query, where: { id: args.id } }) : null,
   }),
 }));
-
-function groupSearch(search: string | null | undefined): Prisma.GroupWhereInput | undefined {
-  const term = search?.trim();
-  if (!term) return undefined;
-  return {
-    OR: [
-      { name: { contains: term, mode: "insensitive" } },
-      { description: { contains: term, mode: "insensitive" } },
-    ],
-  };
-}

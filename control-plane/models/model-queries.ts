@@ -1,5 +1,6 @@
 // Reading models: the model picker (search by slug or display name, filter by kind), one model by id or slug.
 import { builder } from "../builder.ts";
+import { textSearch } from "../text-search.ts";
 import type { ModelKind, Prisma } from "../db/generated/prisma/client.ts";
 import { isUuid } from "../validation.ts";
 import { ModelKindEnum } from "./model-type.ts";
@@ -33,16 +34,5 @@ builder.queryFields((t) => ({
 }));
 
 function modelFilter(search: string | null | undefined, kind: ModelKind | null | undefined): Prisma.ModelWhereInput {
-  const term = search?.trim();
-  return {
-    ...(kind ? { kind } : {}),
-    ...(term
-      ? {
-          OR: [
-            { slug: { contains: term, mode: "insensitive" } },
-            { displayName: { contains: term, mode: "insensitive" } },
-          ],
-        }
-      : {}),
-  };
+  return { ...(kind ? { kind } : {}), ...textSearch(search, ["slug", "displayName"] as const) };
 }

@@ -2,6 +2,7 @@
 import { managedProviderIds } from "../auth/auth-scopes.ts";
 import { isOrgAdmin } from "../auth/caller.ts";
 import { builder } from "../builder.ts";
+import { textSearch } from "../text-search.ts";
 import type { Context } from "../context.ts";
 import type { Prisma } from "../db/generated/prisma/client.ts";
 import { isUuid } from "../validation.ts";
@@ -35,19 +36,7 @@ builder.queryFields((t) => ({
 
 /** A list is filtered rather than refused: a manager sees their own providers, someone managing none an empty list. */
 async function visibleProviders(ctx: Context, search: string | null | undefined): Promise<Prisma.ProviderWhereInput> {
-  const matching = providerSearch(search) ?? {};
+  const matching = textSearch(search, ["name", "kind", "baseUrl"] as const);
   if (isOrgAdmin(ctx.caller)) return matching;
   return { AND: [matching, { id: { in: [...(await managedProviderIds(ctx))] } }] };
-}
-
-function providerSearch(search: string | null | undefined): Prisma.ProviderWhereInput | undefined {
-  const term = search?.trim();
-  if (!term) return undefined;
-  return {
-    OR: [
-      { name: { contains: term, mode: "insensitive" } },
-      { kind: { contains: term, mode: "insensitive" } },
-      { baseUrl: { contains: term, mode: "insensitive" } },
-    ],
-  };
 }

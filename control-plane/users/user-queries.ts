@@ -1,6 +1,6 @@
 // Reading users: the list (search, cursor pagination) and one user by id.
 import { builder } from "../builder.ts";
-import type { Prisma } from "../db/generated/prisma/client.ts";
+import { usersMatching } from "./user-table-queries.ts";
 import { isUuid } from "../validation.ts";
 
 builder.queryFields((t) => ({
@@ -11,8 +11,8 @@ builder.queryFields((t) => ({
     description: "Users ordered by email; `search` matches name or email, case-insensitive.",
     args: { search: t.arg.string({ required: false }) },
     resolve: (query, _root, args, ctx) =>
-      ctx.prisma.user.findMany({ ...query, where: userSearch(args.search), orderBy: [{ email: "asc" }, { id: "asc" }] }),
-    totalCount: (_conn, args, ctx) => ctx.prisma.user.count({ where: userSearch(args.search) }),
+      ctx.prisma.user.findMany({ ...query, where: usersMatching(args.search), orderBy: [{ email: "asc" }, { id: "asc" }] }),
+    totalCount: (_conn, args, ctx) => ctx.prisma.user.count({ where: usersMatching(args.search) }),
   }),
   user: t.prismaField({
     type: "User",
@@ -22,14 +22,3 @@ builder.queryFields((t) => ({
     resolve: (query, _root, args, ctx) => (isUuid(args.id) ? ctx.prisma.user.findUnique({ ...query, where: { id: args.id } }) : null),
   }),
 }));
-
-function userSearch(search: string | null | undefined): Prisma.UserWhereInput | undefined {
-  const term = search?.trim();
-  if (!term) return undefined;
-  return {
-    OR: [
-      { name: { contains: term, mode: "insensitive" } },
-      { email: { contains: term, mode: "insensitive" } },
-    ],
-  };
-}

@@ -1,17 +1,11 @@
 // The users table's status line: how many users match the search, and how many of them have no assignment at all.
 import { builder } from "../builder.ts";
+import { textSearch } from "../text-search.ts";
 import type { Prisma } from "../db/generated/prisma/client.ts";
 
 /** The users list's search: name or email contains the term, case-insensitive. */
 export function usersMatching(search: string | null | undefined): Prisma.UserWhereInput {
-  const term = search?.trim();
-  if (!term) return {};
-  return {
-    OR: [
-      { name: { contains: term, mode: "insensitive" } },
-      { email: { contains: term, mode: "insensitive" } },
-    ],
-  };
+  return textSearch(search, ["name", "email"] as const);
 }
 
 /** No model grant and no provider access, neither directly nor through any group: such a user can use nothing. */

@@ -1,6 +1,6 @@
 // Reading virtual accounts: the list (search, cursor pagination) and one account by id.
 import { builder } from "../builder.ts";
-import type { Prisma } from "../db/generated/prisma/client.ts";
+import { textSearch } from "../text-search.ts";
 import { isUuid } from "../validation.ts";
 
 builder.queryFields((t) => ({
@@ -13,10 +13,10 @@ builder.queryFields((t) => ({
     resolve: (query, _root, args, ctx) =>
       ctx.prisma.virtualAccount.findMany({
         ...query,
-        where: virtualAccountSearch(args.search),
+        where: textSearch(args.search, ["name", "description"] as const),
         orderBy: [{ name: "asc" }, { id: "asc" }],
       }),
-    totalCount: (_conn, args, ctx) => ctx.prisma.virtualAccount.count({ where: virtualAccountSearch(args.search) }),
+    totalCount: (_conn, args, ctx) => ctx.prisma.virtualAccount.count({ where: textSearch(args.search, ["name", "description"] as const) }),
   }),
   virtualAccount: t.prismaField({
     type: "VirtualAccount",
@@ -27,14 +27,3 @@ builder.queryFields((t) => ({
       isUuid(args.id) ? ctx.prisma.virtualAccount.findUnique({ ...query, where: { id: args.id } }) : null,
   }),
 }));
-
-function virtualAccountSearch(search: string | null | undefined): Prisma.VirtualAccountWhereInput | undefined {
-  const term = search?.trim();
-  if (!term) return undefined;
-  return {
-    OR: [
-      { name: { contains: term, mode: "insensitive" } },
-      { description: { contains: term, mode: "insensitive" } },
-    ],
-  };
-}
