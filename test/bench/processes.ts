@@ -1,0 +1,82 @@
+// Child processes of a benchmark run: started with tsx (optionally pinned to a core with taskset), awaited until they
+// print a line matching a pattern, and all stopped at the end, on failure or on Ctrl-C.
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+
+const children = new Set<ChildProcess>();
+
+export const hasTaskset = (() => {
+  try {
+    execFileSync("taskset", ["-c", "0", "true"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+function command(script: string, args: string[], core: number | null): [string, string[]] {
+  const node = [process.execPath, "--import", "tsx", script, ...args];
+  return core !== null && hasTaskset ? ["taskset", ["-c", String(core), ...node]] : [node[0]!, node.slice(1)];
+}
+
+/** Starts a long-lived child and resolves with the first capture group of the first stdout line matching `ready`. */
+export function startChild(name: string, script: string, args: string[], options: { core: number | null; env?: Record<string, string>; ready: RegExp; timeoutMs?: number }): Promise<string> {
+  const [file, argv] = command(script, args, options.core);
+  const child = spawn(file, argv, { env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
+  children.add(child);
+  const stderr: string[] = [];
+  child.stderr!.on("data", (d: Buffer) => stderr.push(d.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${options.timeoutMs ?? 30_000} ms: ${stderr.join("")}`)), options.timeoutMs ?? 30_000);
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      const match = options.ready.exec(line);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1] ?? line);
+      }
+    });
+    child.on("exit", (code) => {
+      children.delete(child);
+      clearTimeout(timer);
+      reject(new Error(`${name} exited with ${code}: ${stderr.join("").slice(-2000)}`));
+    });
+  });
+}
+
+/** Runs a child to completion and returns its stdout. */
+export function runChild(script: string, args: string[], core: number | null): Promise<string> {
+  const [file, argv] = command(script, args, core);
+  const child = spawn(file, argv, { stdio: ["ignore", "pipe", "pipe"] });
+  children.add(child);
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout!.on("data", (d: Buffer) => out.push(d));
+  child.stderr!.on("data", (d: Buffer) => err.push(d));
+  return new Promise((resolve, reject) => {
+    child.on("exit", (code) => {
+      children.delete(child);
+      if (code === 0) resolve(Buffer.concat(out).toString());
+      else reject(new Error(`${script} exited with ${code}: ${Buffer.concat(err).toString().slice(-2000)}`));
+    });
+  });
+}
+
+/** SIGTERM to every child still running (each by its pid), SIGKILL to those still there after `graceMs`. */
+export async function stopChildren(graceMs = 5_000): Promise<void> {
+  const running = [...children];
+  await Promise.all(
+    running.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+          child.once("exit", () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          child.kill("SIGTERM");
+        }),
+    ),
+  );
+  children.clear();
+}

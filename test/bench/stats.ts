@@ -1,0 +1,29 @@
+// Merges the load generator's rounds of one arm and computes its percentiles and throughput.
+import type { LoadResult } from "./load.ts";
+
+export interface ArmStats {
+  requests: number;
+  errors: number;
+  firstError: string | null;
+  p50Us: number;
+  p99Us: number;
+  rps: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
+}
+
+export function mergeRounds(rounds: LoadResult[]): ArmStats {
+  const samples = rounds.flatMap((r) => r.samplesUs).sort((a, b) => a - b);
+  const windowMs = rounds.reduce((sum, r) => sum + r.windowMs, 0);
+  return {
+    requests: samples.length,
+    errors: rounds.reduce((sum, r) => sum + r.errors, 0),
+    firstError: rounds.find((r) => r.firstError !== null)?.firstError ?? null,
+    p50Us: percentile(samples, 0.5),
+    p99Us: percentile(samples, 0.99),
+    rps: windowMs > 0 ? samples.length / (windowMs / 1000) : 0,
+  };
+}
