@@ -7,6 +7,40 @@ export interface UsageSink {
   add(record: UsageRecordInput): void;
 }
 
+/** The one shape of a usage record, for admitted requests and refusals alike; the principal comes from the key. */
+export function usageRecord(
+  key: KeyEntry,
+  r: {
+    requestId: string;
+    modelSlug: string;
+    providerModelId: string | null;
+    usage: UsageCounts;
+    costMicros: bigint;
+    status: number;
+    latencyMs: number;
+    ttfbMs: number | null;
+    createdAt: Date;
+  },
+): UsageRecordInput {
+  const principal = key.principal;
+  return {
+    requestId: r.requestId,
+    userId: principal.kind === "user" ? principal.id : null,
+    virtualAccountId: principal.kind === "virtualAccount" ? principal.id : null,
+    apiKeyId: key.keyId,
+    modelSlug: r.modelSlug,
+    providerModelId: r.providerModelId,
+    inputTokens: r.usage.inputTokens,
+    outputTokens: r.usage.outputTokens,
+    cachedTokens: r.usage.cachedTokens,
+    costMicros: r.costMicros,
+    status: r.status,
+    latencyMs: Math.round(r.latencyMs),
+    ttfbMs: r.ttfbMs === null ? null : Math.round(r.ttfbMs),
+    createdAt: r.createdAt,
+  };
+}
+
 export type FinishDeps = Pick<GatewayDeps, "admission" | "usage" | "metrics" | "log">;
 
 /** What finish needs to know about one request; filled in as the request goes along. */
@@ -28,7 +62,7 @@ export interface CallRecord {
   inputEstimate(): number;
 }
 
-const NO_USAGE: UsageCounts = { inputTokens: 0, outputTokens: 0, cachedTokens: 0 };
+export const NO_USAGE: UsageCounts = { inputTokens: 0, outputTokens: 0, cachedTokens: 0 };
 
 /**
  * The tokens a finished request is charged for, so that leaving early never costs less than what was used:
@@ -70,23 +104,19 @@ export function finishCall(deps: FinishDeps, call: CallRecord, status: number, a
       .settle(ticket, { tokens: usage.inputTokens + usage.outputTokens, micros: cost })
       .catch((error: unknown) => deps.log(`[data-plane] settling ${call.requestId} failed: ${(error as Error).message}`));
   }
-  const principal = call.key.principal;
-  deps.usage.add({
-    requestId: call.requestId,
-    userId: principal.kind === "user" ? principal.id : null,
-    virtualAccountId: principal.kind === "virtualAccount" ? principal.id : null,
-    apiKeyId: call.key.keyId,
-    modelSlug: call.slug,
-    providerModelId: call.route === null ? null : call.route.providerModelId,
-    inputTokens: usage.inputTokens,
-    outputTokens: usage.outputTokens,
-    cachedTokens: usage.cachedTokens,
-    costMicros: cost,
-    status,
-    latencyMs: Math.round(latencyMs),
-    ttfbMs: call.ttfbMs === null ? null : Math.round(call.ttfbMs),
-    createdAt: call.createdAt,
-  });
+  deps.usage.add(
+    usageRecord(call.key, {
+      requestId: call.requestId,
+      modelSlug: call.slug,
+      providerModelId: call.route === null ? null : call.route.providerModelId,
+      usage,
+      costMicros: cost,
+      status,
+      latencyMs,
+      ttfbMs: call.ttfbMs,
+      createdAt: call.createdAt,
+    }),
+  );
   const metrics = deps.metrics;
   metrics.requests.labels(call.endpoint, statusLabel(status)).inc();
   metrics.requestDuration.labels(call.endpoint).observe(latencyMs / 1000);

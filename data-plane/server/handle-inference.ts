@@ -4,6 +4,7 @@ import type { HttpRequest, HttpResponse } from "uWebSockets.js";
 import type { AdmitResult, EndpointKind, KeyEntry, ProviderAdapter, RouteTarget, Snapshot, WireFormat } from "../contracts.ts";
 import { apiKeyFromHeaders, authenticate, keyMayUse } from "./authenticate.ts";
 import { type GatewayError, gatewayError } from "./errors.ts";
+import { NO_USAGE, usageRecord } from "./finish-call.ts";
 import { estimateUsage, type UsageEstimate } from "./estimate-usage.ts";
 import { Exchange } from "./exchange.ts";
 import { type GatewayDeps, isLoaded } from "./gateway-deps.ts";
@@ -84,23 +85,19 @@ class InferenceRequest {
    */
   private refuse(error: GatewayError, slug: string, headers?: Record<string, string>): void {
     reject(this.deps.metrics, this.endpoint, this.exchange, error, headers);
-    const principal = this.key.principal;
-    this.deps.usage.add({
-      requestId: randomUUID(),
-      userId: principal.kind === "user" ? principal.id : null,
-      virtualAccountId: principal.kind === "virtualAccount" ? principal.id : null,
-      apiKeyId: this.key.keyId,
-      modelSlug: slug,
-      providerModelId: null,
-      inputTokens: 0,
-      outputTokens: 0,
-      cachedTokens: 0,
-      costMicros: 0n,
-      status: error.status,
-      latencyMs: Math.round(performance.now() - this.startedAt),
-      ttfbMs: null,
-      createdAt: new Date(),
-    });
+    this.deps.usage.add(
+      usageRecord(this.key, {
+        requestId: randomUUID(),
+        modelSlug: slug,
+        providerModelId: null,
+        usage: NO_USAGE,
+        costMicros: 0n,
+        status: error.status,
+        latencyMs: performance.now() - this.startedAt,
+        ttfbMs: null,
+        createdAt: new Date(),
+      }),
+    );
   }
 
   private async admit(parsed: ParsedRequest, routes: readonly RouteTarget[], estimate: UsageEstimate): Promise<void> {
