@@ -14,14 +14,14 @@ export const hasTaskset = (() => {
   }
 })();
 
-function command(script: string, args: string[], core: number | null): [string, string[]] {
-  const node = [process.execPath, "--import", "tsx", script, ...args];
+function command(script: string, args: string[], core: number | null, nodeArgs: string[] = []): [string, string[]] {
+  const node = [process.execPath, ...nodeArgs, "--import", "tsx", script, ...args];
   return core !== null && hasTaskset ? ["taskset", ["-c", String(core), ...node]] : [node[0]!, node.slice(1)];
 }
 
 /** Starts a long-lived child and resolves with the first capture group of the first stdout line matching `ready`. */
-export function startChild(name: string, script: string, args: string[], options: { core: number | null; env?: Record<string, string>; ready: RegExp; timeoutMs?: number }): Promise<string> {
-  const [file, argv] = command(script, args, options.core);
+export function startChild(name: string, script: string, args: string[], options: { core: number | null; env?: Record<string, string>; ready: RegExp; timeoutMs?: number; nodeArgs?: string[] }): Promise<string> {
+  const [file, argv] = command(script, args, options.core, options.nodeArgs);
   const child = spawn(file, argv, { env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
   children.add(child);
   const stderr: string[] = [];

@@ -1,0 +1,57 @@
+// What every benchmark section shares: one database seeded with the sections' models, the mock provider, the
+// gateway (everything on) and the bare passthrough, each in its own process, and the cores they are pinned to.
+import { randomBytes } from "node:crypto";
+import { createCredentialCipher, type CredentialCipher } from "../../shared/credential-cipher.ts";
+import { createTestDatabase, redisUrl, type TestDatabase } from "../support/database.ts";
+import { hasTaskset, startChild } from "./processes.ts";
+import { seedPolicy, type SlugMap } from "./seed-policy.ts";
+
+/** The gateway (and anything standing in for it) gets core 0; mock, load generators and peers' clients core 1. */
+export const GATEWAY_CORE = 0;
+export const CLIENT_CORE = 1;
+
+export interface BenchEnv {
+  database: TestDatabase;
+  secretKey: Buffer;
+  cipher: CredentialCipher;
+  mockUrl: string;
+  gatewayUrl: string;
+  bareUrl: string;
+  /** An inference key of the benchmark's member, granted every seeded slug. */
+  inferenceKey: string;
+  /** Gateway slug → the upstream model name the mock reads its behaviour from (the direct and bare arms send the latter). */
+  models: SlugMap;
+  /** Environment a data-plane child needs to join this deployment (sections that start more instances use it). */
+  dataPlaneEnv: Record<string, string>;
+  log(line: string): void;
+}
+
+export const benchFile = (file: string) => new URL(file, import.meta.url).pathname;
+export const log = (line: string) => console.error(`[bench] ${line}`);
+
+/** BENCH_PROFILE_DIR=/tmp/prof writes a V8 CPU profile of the gateway when it stops (open it in Chrome DevTools). */
+function profileArgs(): string[] {
+  const dir = process.env.BENCH_PROFILE_DIR;
+  return dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : [];
+}
+
+export async function startBenchEnv(models: SlugMap): Promise<BenchEnv> {
+  if (!hasTaskset) log("taskset is not available: processes are NOT pinned to cores");
+  const database = await createTestDatabase();
+  const secretKey = randomBytes(32);
+  const cipher = createCredentialCipher(secretKey);
+  const mockUrl = await startChild("mock provider", benchFile("../support/mock-provider-main.ts"), ["--port", "0"], { core: CLIENT_CORE, ready: /^(http:\/\/\S+)$/ });
+  const inferenceKey = await seedPolicy(database.url, cipher, mockUrl, models);
+  const dataPlaneEnv = { DATABASE_URL: database.url, REDIS_URL: redisUrl, TOLLGATE_SECRET_KEY: secretKey.toString("hex"), DATA_PLANE_PORT: "0", DATA_PLANE_HOST: "127.0.0.1" };
+  const [gatewayUrl, bareUrl] = await Promise.all([
+    startDataPlaneChild("data plane", dataPlaneEnv, profileArgs()),
+    startChild("bare passthrough", benchFile("bare-passthrough.ts"), ["--upstream", mockUrl], { core: GATEWAY_CORE, ready: /^(http:\/\/\S+)$/ }),
+  ]);
+  log(`mock ${mockUrl}, gateway ${gatewayUrl}, bare ${bareUrl}`);
+  return { database, secretKey, cipher, mockUrl, gatewayUrl, bareUrl, inferenceKey, models, dataPlaneEnv, log };
+}
+
+/** A data-plane process (data-plane/main.ts) on the gateway core; resolves with its base URL once it serves. */
+export function startDataPlaneChild(name: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<string> {
+  return startChild(name, benchFile("../../data-plane/main.ts"), [], { core: GATEWAY_CORE, env, nodeArgs, ready: /data plane ready: (http:\/\/[^/\s]+)/ });
+}

@@ -1,0 +1,117 @@
+// Items 1–2 of the benchmark issue: added latency (no-delay mock, c1 and c64) and throughput (20 ms mock c64; no-delay
+// c64 against the bare passthrough), three arms interleaved in rounds, each arm's load from its own process.
+import { CLIENT_CORE, benchFile, type BenchEnv } from "../bench-env.ts";
+import type { LoadResult } from "../load.ts";
+import { runChild } from "../processes.ts";
+import type { BenchSection, SectionResult, Target } from "../section.ts";
+import { type ArmStats, mergeRounds } from "../stats.ts";
+import { ratio, signedUs, us } from "../format.ts";
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SECONDS = process.env.BENCH_SECONDS ?? "3";
+const WARMUP = process.env.BENCH_WARMUP_SECONDS ?? "0.5";
+const PREHEAT = process.env.BENCH_PREHEAT_SECONDS ?? "2";
+
+type Arm = "direct" | "bare" | "gateway";
+const ARMS: readonly Arm[] = ["direct", "bare", "gateway"];
+interface WorkloadResult {
+  name: string;
+  concurrency: number;
+  arms: Record<Arm, ArmStats>;
+}
+
+/** Gateway slug -> upstream model name; the mock reads its behaviour from the latter ("ttfb-20": 20 ms before answering). */
+const MODELS = { "bench-fast": "mock", "bench-ttfb-20": "mock-ttfb-20" };
+const WORKLOADS = [
+  { name: "no-delay mock", concurrency: 1, slug: "bench-fast" },
+  { name: "no-delay mock", concurrency: 64, slug: "bench-fast" },
+  { name: "20 ms mock", concurrency: 64, slug: "bench-ttfb-20" },
+] as const;
+
+async function run(env: BenchEnv): Promise<SectionResult> {
+  const target = (arm: Arm, slug: string) =>
+    arm === "gateway"
+      ? { url: env.gatewayUrl, model: slug, key: env.inferenceKey }
+      : { url: arm === "bare" ? env.bareUrl : env.mockUrl, model: env.models[slug]!, key: "sk-bench" };
+  const load = async (arm: Arm, slug: string, concurrency: number, seconds: string, warmup: string): Promise<LoadResult> => {
+    const t = target(arm, slug);
+    const args = ["--url", `${t.url}/v1/chat/completions`, "--model", t.model, "--key", t.key, "--concurrency", String(concurrency), "--seconds", seconds, "--warmup-seconds", warmup];
+    return JSON.parse(await runChild(benchFile("load.ts"), args, CLIENT_CORE)) as LoadResult;
+  };
+
+  // A short check per arm: every arm must answer 200 before anything is measured.
+  for (const arm of ARMS) {
+    const probe = await load(arm, "bench-fast", 1, "0.2", "0");
+    if (probe.errors > 0 || probe.samplesUs.length === 0) throw new Error(`${arm} arm is not answering: ${probe.firstError}`);
+  }
+  // Unrecorded warm-up of every arm at c64 (JIT, connection pools, Redis scripts) before the first measured round.
+  for (const arm of ARMS) await load(arm, "bench-fast", 64, PREHEAT, "0");
+
+  const results: WorkloadResult[] = [];
+  for (const w of WORKLOADS) {
+    const rounds: Record<Arm, LoadResult[]> = { direct: [], bare: [], gateway: [] };
+    for (let round = 0; round < ROUNDS; round++) {
+      // The arms' order rotates every round, so none always runs first or after the same neighbour.
+      const order = [...ARMS];
+      for (let i = 0; i < round % 3; i++) order.push(order.shift()!);
+      for (const arm of order) {
+        rounds[arm].push(await load(arm, w.slug, w.concurrency, SECONDS, WARMUP));
+        env.log(`${w.name} c${w.concurrency} round ${round + 1}/${ROUNDS} ${arm}: ${rounds[arm].at(-1)!.samplesUs.length} requests`);
+      }
+    }
+    results.push({ name: w.name, concurrency: w.concurrency, arms: { direct: mergeRounds(rounds.direct), bare: mergeRounds(rounds.bare), gateway: mergeRounds(rounds.gateway) } });
+  }
+
+  const errors = results.flatMap((w) =>
+    ARMS.filter((arm) => w.arms[arm].errors > 0).map((arm) => `- ${w.name} c${w.concurrency} ${arm}: ${w.arms[arm].errors} errors, first: \`${w.arms[arm].firstError}\``),
+  );
+  return {
+    body: [
+      [
+        `Every arm first gets ${PREHEAT} s of unrecorded c64 load; then each workload runs ${ROUNDS} rounds of ${SECONDS} s per arm (after ${WARMUP} s of warm-up each), the arms' order rotating per round, and the rounds are merged.`,
+        "Load generator: test/bench/load.ts, an undici Pool (one connection per concurrent request), closed loop, non-streamed chat completions (8 output tokens).",
+        "- **direct**: the load generator calls the mock provider.",
+        "- **bare**: test/bench/bare-passthrough.ts, uWebSockets.js + the gateway's undici upstream client, no auth or policy.",
+        "- **gateway**: Tollgate's data plane with key auth, grants, Redis rate limit and budget reservation, usage records in Postgres.",
+      ].join("\n"),
+      resultTable(results),
+      ...(errors.length ? [errors.join("\n")] : []),
+    ],
+    targets: targets(results),
+  };
+}
+
+function resultTable(results: WorkloadResult[]): string {
+  const rows = [
+    "| workload | arm | conc. | requests | errors | p50 | p99 | RPS | p50 − direct | p99 − direct | p99 ÷ direct | RPS ÷ direct |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+  ];
+  for (const w of results) {
+    const direct = w.arms.direct;
+    for (const arm of ARMS) {
+      const s = w.arms[arm];
+      const vs = arm === "direct" ? ["", "", "", ""] : [signedUs(s.p50Us - direct.p50Us), signedUs(s.p99Us - direct.p99Us), ratio(s.p99Us / direct.p99Us), ratio(s.rps / direct.rps)];
+      rows.push(`| ${w.name} | ${arm} | ${w.concurrency} | ${s.requests} | ${s.errors} | ${us(s.p50Us)} | ${us(s.p99Us)} | ${Math.round(s.rps)} | ${vs.join(" | ")} |`);
+    }
+  }
+  return rows.join("\n");
+}
+
+function targets(results: WorkloadResult[]): Target[] {
+  const find = (name: string, concurrency: number) => results.find((w) => w.name === name && w.concurrency === concurrency)!.arms;
+  const c1 = find("no-delay mock", 1);
+  const slow = find("20 ms mock", 64);
+  const fast = find("no-delay mock", 64);
+  const addedP50 = c1.gateway.p50Us - c1.direct.p50Us;
+  const addedP99 = c1.gateway.p99Us - c1.direct.p99Us;
+  const slowRatio = slow.gateway.rps / slow.direct.rps;
+  const bareRatio = fast.gateway.rps / fast.bare.rps;
+  return [
+    { label: "added p50 at concurrency 1 ≤ 250 µs [Bifrost, Portkey, LiteLLM: see p99]", value: signedUs(addedP50), pass: addedP50 <= 250 },
+    { label: "added p99 at concurrency 1 ≤ 500 µs [Bifrost 939 µs, Portkey 3.3 ms, LiteLLM 4–8 ms]", value: signedUs(addedP99), pass: addedP99 <= 500 },
+    { label: "20 ms mock, c64: gateway RPS ÷ direct RPS ≥ 0.95 [Bifrost 0.95, Portkey 0.92]", value: ratio(slowRatio), pass: slowRatio >= 0.95 },
+    { label: "no-delay mock, c64: gateway RPS ÷ bare-passthrough RPS ≥ 0.85", value: ratio(bareRatio), pass: bareRatio >= 0.85 },
+  ];
+}
+
+export const latencySection: BenchSection = { id: "latency", title: "Added latency and throughput", models: MODELS, run };
