@@ -26,6 +26,8 @@ export interface TestStackOptions {
   redis?: boolean;
   /** Settings of every data-plane instance, as environment variables. */
   env?: Record<string, string>;
+  /** Settings of the control plane, as environment variables. */
+  controlPlaneEnv?: Record<string, string>;
   /** Settings of instance i on top of `env`. */
   instanceEnv?: Record<string, string>[];
   /** The Redis the data planes use, for admission and the change bus (e.g. a tcp-proxy's); the control plane keeps the real one. */
@@ -44,7 +46,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const channel = `tollgate-test:${randomBytes(6).toString("hex")}`;
   const database = await createTestDatabase();
   const reached = options.postgresPort === undefined ? database : { ...database, url: withPort(database.url, options.postgresPort) };
-  const cp = await startTestControlPlane({ redis, channel, database: reached });
+  const cp = await startTestControlPlane({ redis, channel, database: reached, env: options.controlPlaneEnv });
   const mock = await startMockProvider({ requireCredential: "sk-upstream" });
   const keyPrefix = `tollgate-test:${randomBytes(6).toString("hex")}:`;
   const planes: { plane: DataPlane; close: () => Promise<void> }[] = [];
@@ -59,7 +61,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       ...options.env,
       ...options.instanceEnv?.[i],
     });
-    const prisma = createDb(cp.database.url, 4);
+    const prisma = createDb(cp.database.url, 4, { queryTimeoutMs: config.DATABASE_QUERY_TIMEOUT_MS });
     const bus = createChangeBus(redis ? planeRedisUrl : undefined, channel);
     // Without Redis there is no shared bus: an in-process instance must hear the control plane's own bus.
     const plane = await startDataPlane({ config, prisma, bus: redis ? bus : cp.bus, cipher: cp.cipher, log: () => {}, redisKeyPrefix: keyPrefix });
