@@ -47,24 +47,40 @@ export async function revokeKey(stack: TestStack, keyId: string): Promise<void> 
 
 /** A model on an Anthropic-kind provider at the mock (createMockModel makes OpenAI-kind ones). */
 export async function createAnthropicMockModel(stack: TestStack, upstreamModel: string): Promise<{ modelId: string; slug: string }> {
+  return modelWithRoutes(stack, "anthropic", [upstreamModel]);
+}
+
+/**
+ * A model whose routes, tried in this order (priority 0, 1, …), go to these upstream models of one provider of
+ * `kind` at the mock (the mock reads its behaviour from the upstream name); prices $1/M input, $2/M output.
+ */
+export async function modelWithRoutes(
+  stack: TestStack,
+  kind: "openai" | "anthropic",
+  upstreamModels: string[],
+): Promise<{ modelId: string; slug: string; providerModelIds: string[] }> {
   const { cp, mock } = stack;
+  const suffix = Math.random().toString(36).slice(2, 10);
   const { createProvider: provider } = await cp.ok(
     `mutation ($input: CreateProviderInput!) { createProvider(input: $input) { ... on Provider { id } ... on Error { code message } } }`,
-    { input: { name: `claude-mock-${Math.random().toString(36).slice(2, 8)}`, kind: "anthropic", baseUrl: mock.url, credentials: "sk-upstream" } },
+    { input: { name: `${kind}-mock-${suffix}`, kind, baseUrl: kind === "anthropic" ? mock.url : `${mock.url}/v1`, credentials: "sk-upstream" } },
   );
-  const { addProviderModel: pm } = await cp.ok(
-    `mutation ($input: AddProviderModelInput!) { addProviderModel(input: $input) { ... on ProviderModel { id } ... on Error { code message } } }`,
-    { input: { providerId: provider.id, upstreamName: upstreamModel, inputPricePerMTok: "1.00", outputPricePerMTok: "2.00" } },
-  );
-  const slug = `claude-${Math.random().toString(36).slice(2, 10)}`;
   const { createModel: model } = await cp.ok(
     `mutation ($input: CreateModelInput!) { createModel(input: $input) { ... on Model { id } ... on Error { code message } } }`,
-    { input: { slug, displayName: "Claude" } },
+    { input: { slug: `${kind}-${suffix}`, displayName: kind } },
   );
-  await cp.ok(`mutation ($input: AddModelRouteInput!) { addModelRoute(input: $input) { ... on Model { id } } }`, {
-    input: { modelId: model.id, providerModelId: pm.id },
-  });
-  return { modelId: model.id, slug };
+  const providerModelIds: string[] = [];
+  for (const [priority, upstreamName] of upstreamModels.entries()) {
+    const { addProviderModel: pm } = await cp.ok(
+      `mutation ($input: AddProviderModelInput!) { addProviderModel(input: $input) { ... on ProviderModel { id } ... on Error { code message } } }`,
+      { input: { providerId: provider.id, upstreamName, inputPricePerMTok: "1.00", outputPricePerMTok: "2.00" } },
+    );
+    await cp.ok(`mutation ($input: AddModelRouteInput!) { addModelRoute(input: $input) { ... on Model { id } } }`, {
+      input: { modelId: model.id, providerModelId: pm.id, priority },
+    });
+    providerModelIds.push(pm.id);
+  }
+  return { modelId: model.id, slug: `${kind}-${suffix}`, providerModelIds };
 }
 
 export { createMockModel };
