@@ -54,13 +54,13 @@ export async function startTestControlPlane(options: TestControlPlaneOptions = {
   const statements: string[] = [];
   // Best-effort "last used" stamps after authentication are not part of what a query costs.
   const stamp = /^UPDATE .*"last(Used|Login)At"/;
-  const prisma = createDb(database.url, 4, { onQuery: (sql) => stamp.test(sql) || statements.push(sql) });
+  const config = loadConfig({ DATABASE_URL: database.url, GRAPHIQL: "true", GRAPHQL_INTROSPECTION: "true", ...options.env });
+  const prisma = createDb(database.url, 4, { onQuery: (sql) => stamp.test(sql) || statements.push(sql), queryTimeoutMs: config.DATABASE_QUERY_TIMEOUT_MS });
   // A channel per test run keeps parallel test files from seeing each other's events.
   const bus = createChangeBus(options.redis ? redisUrl : undefined, options.channel ?? `tollgate-test:${randomBytes(6).toString("hex")}`);
   const cipher = createCredentialCipher(randomBytes(32));
   const owner = await bootstrapOwner(prisma, "owner@tollgate.test");
   if (!owner) throw new Error("test database already had users");
-  const config = loadConfig({ DATABASE_URL: database.url, GRAPHIQL: "true", GRAPHQL_INTROSPECTION: "true", ...options.env });
   const controlPlane = createControlPlaneServer({ prisma, bus, cipher, config });
   const url = await controlPlane.listen(0, "127.0.0.1");
 

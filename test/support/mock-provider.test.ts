@@ -270,6 +270,25 @@ describe("timing, aborts, backpressure and credentials", () => {
     expect(rec).toMatchObject({ status: 0, clientAborted: true });
   });
 
+  it("stalls a stream after N chunks: no end, no error, until the client gives up", async () => {
+    const controller = new AbortController();
+    const response = await fetch(`${mock.url}/v1/chat/completions`, {
+      method: "POST",
+      body: JSON.stringify({ model: "mock-chunks-10-stall-3", messages, stream: true }),
+      signal: controller.signal,
+    });
+    const reader = response.body!.getReader();
+    let text = "";
+    while (text.split("tok ").length - 1 < 3) text += new TextDecoder().decode((await reader.read()).value);
+    const next = reader.read().then(() => "more", () => "gone");
+    expect(await Promise.race([next, new Promise((r) => setTimeout(() => r("silent"), 300))])).toBe("silent");
+    controller.abort();
+    const rec = last();
+    await rec.closed;
+    expect(rec).toMatchObject({ contentChunksSent: 3, clientAborted: true });
+    expect(resolveBehavior({ model: "x" }, { "x-mock-stall-after": "2" }).stallAfter).toBe(2);
+  });
+
   it("waits for 'drain' when a slow reader applies backpressure, and still delivers every chunk", async () => {
     const chunks = 20_000;
     const body = JSON.stringify({ model: `mock-chunks-${chunks}`, messages, stream: true });

@@ -3,12 +3,12 @@
 // Later sources win: startMockProvider({ defaults }) / setDefaults() < the model name (or Azure deployment)
 // < a JSON object in `metadata.mock`, `metadata.user_id` or `user` < `x-mock-*` request headers. The gateway does not
 // forward unknown headers, so through the gateway use the model name or the JSON field.
-//   model name:  tokens split on "-": chunks-N delay-MS ttfb-MS status-CODE retry-S fail-N failevent-N cached-N hang
+//   model name:  tokens split on "-": chunks-N delay-MS ttfb-MS status-CODE retry-S fail-N failevent-N stall-N cached-N hang
 //                e.g. "mock-chunks-64-delay-20", "mock-status-429-retry-2", "mock-failevent-3", "mock-hang"
 //   JSON:        {"chunks":64,"delayMs":20,"ttfbMs":0,"status":429,"retryAfter":2,"failAfter":3,"failMode":"event",
-//                 "hang":true,"cachedTokens":10}, either bare or as {"mock":{...}}
+//                 "stallAfter":3,"hang":true,"cachedTokens":10}, either bare or as {"mock":{...}}
 //   headers:     x-mock-chunks, x-mock-delay-ms, x-mock-ttfb-ms, x-mock-status, x-mock-retry-after, x-mock-fail-after,
-//                x-mock-fail-mode (destroy|event), x-mock-hang (1|true), x-mock-cached-tokens
+//                x-mock-fail-mode (destroy|event), x-mock-stall-after, x-mock-hang (1|true), x-mock-cached-tokens
 import type { IncomingHttpHeaders } from "node:http";
 
 export type FailMode = "destroy" | "event";
@@ -28,6 +28,11 @@ export interface MockBehavior {
   failAfter: number | null;
   /** destroy: flush what was sent and close the connection mid-body; event: send the provider's stream error event and end. */
   failMode: FailMode;
+  /**
+   * After this many content chunks go silent, neither ending nor failing, until the client gives up (a provider that
+   * hangs mid-stream); a non-stream answer sends its headers and then nothing.
+   */
+  stallAfter: number | null;
   /** Never answer; the client's eventual disconnect is recorded. */
   hang: boolean;
   /** Input tokens reported as read from the prompt cache (capped at the input tokens). */
@@ -42,6 +47,7 @@ export const DEFAULT_MOCK_BEHAVIOR: Readonly<MockBehavior> = Object.freeze({
   retryAfter: null,
   failAfter: null,
   failMode: "destroy",
+  stallAfter: null,
   hang: false,
   cachedTokens: 0,
 });
@@ -55,6 +61,7 @@ const MODEL_KEYS: Record<string, (b: Partial<MockBehavior>, n: number) => void> 
   fail: (b, n) => ((b.failAfter = n), (b.failMode = "destroy")),
   failevent: (b, n) => ((b.failAfter = n), (b.failMode = "event")),
   cached: (b, n) => (b.cachedTokens = n),
+  stall: (b, n) => (b.stallAfter = n),
 };
 // Benchmarks send the same model names over and over: parse each once.
 const modelControlCache = new Map<string, Partial<MockBehavior>>();
@@ -98,10 +105,10 @@ function jsonControls(body: any): Partial<MockBehavior> | null {
 function pickBehavior(source: object): Partial<MockBehavior> {
   const out: Partial<MockBehavior> = {};
   const s = source as Record<string, unknown>;
-  for (const key of ["chunks", "delayMs", "ttfbMs", "status", "retryAfter", "failAfter", "cachedTokens"] as const) {
+  for (const key of ["chunks", "delayMs", "ttfbMs", "status", "retryAfter", "failAfter", "stallAfter", "cachedTokens"] as const) {
     const v = s[key];
     if (typeof v === "number" && Number.isFinite(v)) out[key] = v;
-    else if (v === null && (key === "status" || key === "retryAfter" || key === "failAfter")) out[key] = null;
+    else if (v === null && (key === "status" || key === "retryAfter" || key === "failAfter" || key === "stallAfter")) out[key] = null;
   }
   if (s.failMode === "destroy" || s.failMode === "event") out.failMode = s.failMode;
   if (typeof s.hang === "boolean") out.hang = s.hang;
@@ -115,6 +122,7 @@ const HEADER_NUMBERS = [
   ["x-mock-status", "status"],
   ["x-mock-retry-after", "retryAfter"],
   ["x-mock-fail-after", "failAfter"],
+  ["x-mock-stall-after", "stallAfter"],
   ["x-mock-cached-tokens", "cachedTokens"],
 ] as const;
 

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { anthropicCountTokensJson, anthropicFrames, anthropicMessageJson } from "./anthropic-frames.ts";
 import { cutConnection, type Exchange, type MockEndpoint, sendError, sendJson, type WireFormat } from "./exchange.ts";
 import { openaiCompletionJson, openaiEmbeddingsJson, openaiFrames } from "./openai-frames.ts";
-import { pump } from "./stream.ts";
+import { pump, stalled } from "./stream.ts";
 import { mockUsage } from "./usage.ts";
 
 export async function respond(x: Exchange, endpoint: MockEndpoint, deployment: string | null, format: WireFormat): Promise<void> {
@@ -31,6 +31,12 @@ export async function respond(x: Exchange, endpoint: MockEndpoint, deployment: s
   }
   const json =
     format === "openai" ? openaiCompletionJson(id, model, usage, truncated ? "length" : "stop") : anthropicMessageJson(id, model, usage, truncated ? "max_tokens" : "end_turn");
+  if (behavior.stallAfter !== null) {
+    rec.status = 200;
+    x.res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(json) });
+    x.res.flushHeaders();
+    return stalled(x);
+  }
   if (behavior.failAfter !== null && behavior.failAfter <= out) {
     if (behavior.failMode === "event") return sendError(x, format, format === "openai" ? 500 : 529);
     // Promise the whole body, send half of it, then cut.

@@ -28,11 +28,17 @@ function drained(x: Exchange): Promise<void> {
   });
 }
 
+/** Sends nothing more until the connection is gone. */
+export function stalled(x: Exchange): Promise<void> {
+  return x.gone ? Promise.resolve() : new Promise((resolve) => x.res.once("close", () => resolve()));
+}
+
 /** Writes opening, one piece per output token (delayed, failing, honouring backpressure), then closing. */
 export async function pump(x: Exchange, frames: Frames, outputTokens: number): Promise<void> {
   const { res, rec } = x;
-  const { delayMs, failAfter, failMode } = rec.behavior;
+  const { delayMs, failAfter, failMode, stallAfter } = rec.behavior;
   const failAt = failAfter !== null && failAfter <= outputTokens ? failAfter : -1;
+  const stallAt = stallAfter !== null && stallAfter < (failAt === -1 ? outputTokens : failAt) ? stallAfter : -1;
   rec.status = 200;
   res.writeHead(200, SSE_HEADERS);
   // Cork bursts so a fast stream goes out in few syscalls; uncork before every wait or the bytes would sit here.
@@ -53,7 +59,7 @@ export async function pump(x: Exchange, frames: Frames, outputTokens: number): P
   if (!res.write(frames.opening) && !(await waitDrain())) return;
   // Without a delay, pieces go out in ~16 KiB batches (one copy per request, not one write per piece): the bytes on
   // the wire are the same as corked single writes, at a fraction of the cost, and backpressure still applies per batch.
-  const stop = failAt === -1 ? outputTokens : failAt;
+  const stop = stallAt !== -1 ? stallAt : failAt === -1 ? outputTokens : failAt;
   const perBatch = delayMs === 0 ? Math.max(1, Math.min(stop, Math.floor(BATCH_BYTES / frames.piece.length))) : 1;
   const batch = perBatch > 1 ? Buffer.concat(new Array<Buffer>(perBatch).fill(frames.piece)) : frames.piece;
   while (rec.contentChunksSent < stop) {
@@ -69,6 +75,7 @@ export async function pump(x: Exchange, frames: Frames, outputTokens: number): P
     if (!ok && !(await waitDrain())) return;
   }
   release();
+  if (stallAt !== -1) return stalled(x);
   if (failAt === -1) res.end(frames.closing);
   else if (failMode === "event") res.end(frames.error);
   else cutConnection(x);
