@@ -8,12 +8,18 @@ import { loadConfig } from "../../shared/config.ts";
 import { startTestControlPlane, type TestControlPlane } from "./control-plane.ts";
 import { redisUrl } from "./database.ts";
 import { type MockProvider, startMockProvider } from "./mock-provider.ts";
+import { assertNoLeaks, captureLog, type LogCapture } from "./secret-scan.ts";
+
+/** What the mock provider demands of the gateway (one of the credentials the secrets scan knows). */
+export const STACK_PROVIDER_CREDENTIAL = "sk-upstream";
 
 export interface TestStack {
   cp: TestControlPlane;
   mock: MockProvider;
   /** Base URLs of the data-plane instances, e.g. http://127.0.0.1:PORT. */
   gateways: string[];
+  /** What each data-plane instance logged; scanned for secrets (with the control plane's log and database) at close. */
+  dataPlaneLogs: LogCapture[];
   close(): Promise<void>;
 }
 
@@ -25,9 +31,10 @@ export async function startTestStack(options: { instances?: number; redis?: bool
   const redis = options.redis ?? true;
   const channel = `tollgate-test:${randomBytes(6).toString("hex")}`;
   const cp = await startTestControlPlane({ redis, channel });
-  const mock = await startMockProvider({ requireCredential: "sk-upstream" });
+  const mock = await startMockProvider({ requireCredential: STACK_PROVIDER_CREDENTIAL });
   const keyPrefix = `tollgate-test:${randomBytes(6).toString("hex")}:`;
   const planes: { plane: DataPlane; close: () => Promise<void> }[] = [];
+  const dataPlaneLogs: LogCapture[] = [];
   for (let i = 0; i < (options.instances ?? 1); i++) {
     const config = loadConfig({
       DATABASE_URL: cp.database.url,
@@ -41,7 +48,9 @@ export async function startTestStack(options: { instances?: number; redis?: bool
     const prisma = createDb(cp.database.url, 4);
     const bus = createChangeBus(redis ? redisUrl : undefined, channel);
     // Without Redis there is no shared bus: an in-process instance must hear the control plane's own bus.
-    const plane = await startDataPlane({ config, prisma, bus: redis ? bus : cp.bus, cipher: cp.cipher, log: () => {}, redisKeyPrefix: keyPrefix });
+    const logs = captureLog(`data-plane ${i} log`);
+    dataPlaneLogs.push(logs);
+    const plane = await startDataPlane({ config, prisma, bus: redis ? bus : cp.bus, cipher: cp.cipher, log: logs.log, redisKeyPrefix: keyPrefix });
     planes.push({
       plane,
       close: async () => {
@@ -55,10 +64,12 @@ export async function startTestStack(options: { instances?: number; redis?: bool
     cp,
     mock,
     gateways: planes.map((p) => `http://127.0.0.1:${p.plane.port}`),
+    dataPlaneLogs,
     async close() {
       for (const p of planes) await p.close();
       await mock.close();
       await cp.close();
+      assertNoLeaks(dataPlaneLogs.flatMap((logs) => logs.leaks()));
     },
   };
 }
@@ -71,7 +82,7 @@ export async function createMockModel(stack: TestStack, upstreamModel = "gpt-moc
   const { cp, mock } = stack;
   const { createProvider: provider } = await cp.ok(
     `mutation ($input: CreateProviderInput!) { createProvider(input: $input) { ... on Provider { id } ... on Error { code message } } }`,
-    { input: { name: unique("mock"), kind: "openai", baseUrl: `${mock.url}/v1`, credentials: "sk-upstream" } },
+    { input: { name: unique("mock"), kind: "openai", baseUrl: `${mock.url}/v1`, credentials: STACK_PROVIDER_CREDENTIAL } },
   );
   const { addProviderModel: pm } = await cp.ok(
     `mutation ($input: AddProviderModelInput!) { addProviderModel(input: $input) { ... on ProviderModel { id } ... on Error { code message } } }`,
