@@ -13,7 +13,7 @@ import { malformedDocuments } from "./fuzz/malformed-documents.ts";
 import { type GeneratedOperation, operations } from "./fuzz/operation-generator.ts";
 
 const LONG = process.env.TOLLGATE_LONG_TESTS === "1";
-const CASES = LONG ? 20_000 : 2_000;
+const CASES = LONG ? 20_000 : 1_500;
 const CONCURRENCY = 8;
 const SEED = Number(process.env.TOLLGATE_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const schema = buildSchema(readFileSync(new URL("../../control-plane/schema.graphql", import.meta.url), "utf8"));
