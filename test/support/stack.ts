@@ -8,6 +8,10 @@ import { loadConfig } from "../../shared/config.ts";
 import { startTestControlPlane, type TestControlPlane } from "./control-plane.ts";
 import { createTestDatabase, redisUrl, type TestDatabase } from "./database.ts";
 import { type MockProvider, startMockProvider } from "./mock-provider.ts";
+import { assertNoLeaks, captureLog, type LogCapture } from "./secret-scan.ts";
+
+/** What the mock provider demands of the gateway (one of the credentials the secrets scan knows). */
+export const STACK_PROVIDER_CREDENTIAL = "sk-upstream";
 
 export interface TestStack {
   cp: TestControlPlane;
@@ -18,6 +22,8 @@ export interface TestStack {
   database: TestDatabase;
   /** Prefixes the data planes' admission counters in Redis (see counterKey in data-plane/admission/redis-admission.ts). */
   redisKeyPrefix: string;
+  /** What each data-plane instance logged; scanned for secrets (with the control plane's log and database) at close. */
+  dataPlaneLogs: LogCapture[];
   close(): Promise<void>;
 }
 
@@ -47,9 +53,10 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const database = await createTestDatabase();
   const reached = options.postgresPort === undefined ? database : { ...database, url: withPort(database.url, options.postgresPort) };
   const cp = await startTestControlPlane({ redis, channel, database: reached, env: options.controlPlaneEnv });
-  const mock = await startMockProvider({ requireCredential: "sk-upstream" });
+  const mock = await startMockProvider({ requireCredential: STACK_PROVIDER_CREDENTIAL });
   const keyPrefix = `tollgate-test:${randomBytes(6).toString("hex")}:`;
   const planes: { plane: DataPlane; close: () => Promise<void> }[] = [];
+  const dataPlaneLogs: LogCapture[] = [];
   for (let i = 0; i < (options.instances ?? 1); i++) {
     const config = loadConfig({
       DATABASE_URL: cp.database.url,
@@ -64,7 +71,9 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     const prisma = createDb(cp.database.url, 4, { queryTimeoutMs: config.DATABASE_QUERY_TIMEOUT_MS });
     const bus = createChangeBus(redis ? planeRedisUrl : undefined, channel);
     // Without Redis there is no shared bus: an in-process instance must hear the control plane's own bus.
-    const plane = await startDataPlane({ config, prisma, bus: redis ? bus : cp.bus, cipher: cp.cipher, log: () => {}, redisKeyPrefix: keyPrefix });
+    const logs = captureLog(`data-plane ${i} log`);
+    dataPlaneLogs.push(logs);
+    const plane = await startDataPlane({ config, prisma, bus: redis ? bus : cp.bus, cipher: cp.cipher, log: logs.log, redisKeyPrefix: keyPrefix });
     planes.push({
       plane,
       close: async () => {
@@ -80,11 +89,13 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     gateways: planes.map((p) => `http://127.0.0.1:${p.plane.port}`),
     database,
     redisKeyPrefix: keyPrefix,
+    dataPlaneLogs,
     async close() {
       for (const p of planes) await p.close();
       await mock.close();
       await cp.close();
       await database.drop();
+      assertNoLeaks(dataPlaneLogs.flatMap((logs) => logs.leaks()));
     },
   };
 }
@@ -103,7 +114,7 @@ export async function createMockModel(stack: TestStack, upstreamModel = "gpt-moc
   const { cp, mock } = stack;
   const { createProvider: provider } = await cp.ok(
     `mutation ($input: CreateProviderInput!) { createProvider(input: $input) { ... on Provider { id } ... on Error { code message } } }`,
-    { input: { name: unique("mock"), kind: "openai", baseUrl: `${mock.url}/v1`, credentials: "sk-upstream" } },
+    { input: { name: unique("mock"), kind: "openai", baseUrl: `${mock.url}/v1`, credentials: STACK_PROVIDER_CREDENTIAL } },
   );
   const { addProviderModel: pm } = await cp.ok(
     `mutation ($input: AddProviderModelInput!) { addProviderModel(input: $input) { ... on ProviderModel { id } ... on Error { code message } } }`,

@@ -83,6 +83,11 @@ function validate(x: Exchange, endpoint: MockEndpoint, deployment: string | null
     if (typeof x.req.headers["anthropic-version"] !== "string") return "anthropic-version: header is required";
     if (endpoint === "messages" && typeof body.max_tokens !== "number") return "max_tokens: Field required";
   }
+  // Both providers want a whole number of tokens (OpenAI also takes null); a fraction would make fractional chunks.
+  for (const name of ["max_tokens", "max_completion_tokens"]) {
+    const value = body[name];
+    if (value !== undefined && value !== null && !(Number.isSafeInteger(value) && value >= 1)) return `${name}: Input should be a positive integer`;
+  }
   return null;
 }
 
