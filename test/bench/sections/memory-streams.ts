@@ -1,8 +1,8 @@
 // Item 5 of the benchmark issue, the streams part: the gateway's resident memory at idle, with 1,000 open streams and
 // after they end; and what it holds per stream for clients that read a large, fast stream a few KB/s at a time.
-// Knobs: BENCH_MEMORY_STREAMS (1000), BENCH_MEMORY_RAMP_SECONDS (2), BENCH_MEMORY_SETTLE_SECONDS (6),
-// BENCH_MEMORY_ARMS ("gateway,bare"), BENCH_SLOW_STREAMS (20), BENCH_SLOW_BYTES_PER_SECOND (4096), BENCH_SLOW_SECONDS (10),
-// BENCH_SLOW_STEADY_AFTER_SECONDS (5).
+// Knobs: BENCH_MEMORY_STREAMS (1000), BENCH_MEMORY_RAMP_SECONDS (2), BENCH_MEMORY_SETTLE_SECONDS (5),
+// BENCH_MEMORY_ARMS ("gateway,bare"), BENCH_SLOW_STREAMS (20), BENCH_SLOW_BYTES_PER_SECOND (4096), BENCH_SLOW_SECONDS (8),
+// BENCH_SLOW_STEADY_AFTER_SECONDS (4).
 import { request } from "undici";
 import type { MockLiveStats } from "../../support/mock-provider.ts";
 import { CLIENT_CORE, benchFile, type BenchEnv } from "../bench-env.ts";
@@ -16,13 +16,13 @@ import type { StreamLoadResult } from "../stream-load.ts";
 const OPEN_STREAMS = Number(process.env.BENCH_MEMORY_STREAMS ?? 1000);
 /** The streams open over this time: a thousand requests in the same millisecond is a different test (admission bursts). */
 const RAMP_SECONDS = Number(process.env.BENCH_MEMORY_RAMP_SECONDS ?? 2);
-const SETTLE_SECONDS = Number(process.env.BENCH_MEMORY_SETTLE_SECONDS ?? 6);
+const SETTLE_SECONDS = Number(process.env.BENCH_MEMORY_SETTLE_SECONDS ?? 5);
 /** Few enough that the kernel buffers on the way (MBs per stream on loopback) fill within seconds. */
 const SLOW_STREAMS = Number(process.env.BENCH_SLOW_STREAMS ?? 20);
 const SLOW_RATE = Number(process.env.BENCH_SLOW_BYTES_PER_SECOND ?? 4096);
-const SLOW_SECONDS = Number(process.env.BENCH_SLOW_SECONDS ?? 10);
+const SLOW_SECONDS = Number(process.env.BENCH_SLOW_SECONDS ?? 8);
 /** Snapshots before this are the buffers filling up, not the steady state. */
-const SLOW_STEADY_AFTER_MS = Number(process.env.BENCH_SLOW_STEADY_AFTER_SECONDS ?? 5) * 1000;
+const SLOW_STEADY_AFTER_MS = Number(process.env.BENCH_SLOW_STEADY_AFTER_SECONDS ?? 4) * 1000;
 const ARMS = (process.env.BENCH_MEMORY_ARMS ?? "gateway,bare").split(",").map((a) => a.trim()) as Arm[];
 
 type Arm = "gateway" | "bare";
