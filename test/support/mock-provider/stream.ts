@@ -47,15 +47,21 @@ export async function pump(x: Exchange, frames: Frames, outputTokens: number): P
   const release = (): void => {
     if (corked) (corked = false), res.uncork();
   };
+  const stats = x.state.stats;
   const waitDrain = async (): Promise<boolean> => {
     release();
     rec.drainWaits++;
-    x.state.stats.drainWaits++;
+    stats.drainWaits++;
+    stats.streamsWaitingDrain++;
     await drained(x);
+    stats.streamsWaitingDrain--;
     if (x.gone) return false;
     res.cork(), (corked = true);
     return true;
   };
+  x.state.openStreams.add(res);
+  res.once("close", () => x.state.openStreams.delete(res));
+  stats.streamBytes += frames.opening.length;
   if (!res.write(frames.opening) && !(await waitDrain())) return;
   // Without a delay, pieces go out in ~16 KiB batches (one copy per request, not one write per piece): the bytes on
   // the wire are the same as corked single writes, at a fraction of the cost, and backpressure still applies per batch.
@@ -70,13 +76,16 @@ export async function pump(x: Exchange, frames: Frames, outputTokens: number): P
       res.cork(), (corked = true);
     }
     const n = Math.min(perBatch, stop - rec.contentChunksSent);
+    stats.streamBytes += n * frames.piece.length;
     const ok = res.write(n === perBatch ? batch : batch.subarray(0, n * frames.piece.length));
     rec.contentChunksSent += n;
     if (!ok && !(await waitDrain())) return;
   }
   release();
   if (stallAt !== -1) return stalled(x);
-  if (failAt === -1) res.end(frames.closing);
-  else if (failMode === "event") res.end(frames.error);
+  if (failAt === -1) {
+    stats.streamBytes += frames.closing.length;
+    res.end(frames.closing);
+  } else if (failMode === "event") res.end(frames.error);
   else cutConnection(x);
 }
