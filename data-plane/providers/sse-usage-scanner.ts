@@ -1,7 +1,7 @@
 // Finds complete server-sent events across TCP chunk boundaries, hands only usage-bearing ones to a format's parser and
 // counts the content deltas among them (what a stream cut before its usage report is charged for).
 import type { UsageCounts, UsageScanner } from "../contracts.ts";
-import { nextUsageKey, usageObjectMarker } from "./usage-marker.ts";
+import { nextUsageKey, nullUsageMember, usageObjectMarker } from "./usage-marker.ts";
 
 const EMPTY = Buffer.alloc(0);
 /** Below any event start, so the first event of a buffer searches for the marker. */
@@ -13,6 +13,8 @@ const MAX_EVENT_BYTES = 1 << 20;
  * Base of the SSE scanners. Bytes pass through unchanged; only events containing a `"usage": {` member are decoded.
  * With `holdBack`, an incomplete trailing event is held until its end arrives, so that a whole event can be dropped
  * (the usage chunk we injected); a partial SSE event is useless to a client anyway, so this adds no visible delay.
+ * `holdBack` also cuts the `"usage":null` member that asking for usage adds to every other chunk (OpenAI's
+ * documented behaviour), so a client that did not ask receives the bytes it would have received without the option.
  *
  * An event counts as a produced content delta when it contains one of the format's `outputMarkers` followed by a byte
  * other than `"` (so `"content":""` does not count). Inside JSON strings quotes are escaped, so a marker ending in a
@@ -55,7 +57,11 @@ export abstract class SseUsageScanner implements UsageScanner {
     this.markerAt.fill(NOT_SEARCHED);
     for (let end = eventEnd(buf, this.resumeAt); end !== -1; end = eventEnd(buf, start)) {
       if (key !== -1 && key < start) key = nextUsageKey(buf, start);
-      if (key !== -1 && key < end && this.inspect(buf, start, end) && this.holdBack) (drops ??= []).push(start, end);
+      if (key !== -1 && key < end) {
+        if (this.inspect(buf, start, end)) {
+          if (this.holdBack) (drops ??= []).push(start, end);
+        } else if (this.holdBack) drops = this.dropNullUsage(buf, key, end, drops);
+      }
       if (this.isOutput(buf, start, end)) this.produced++;
       start = end;
     }
@@ -77,7 +83,18 @@ export abstract class SseUsageScanner implements UsageScanner {
     this.markerAt.fill(NOT_SEARCHED);
     if (this.isOutput(rest, 0, rest.length)) this.produced++;
     const drop = this.inspect(rest, 0, rest.length);
-    return this.holdBack && !drop ? rest : EMPTY;
+    if (!this.holdBack || drop) return EMPTY;
+    const key = nextUsageKey(rest, 0);
+    return key === -1 ? rest : forwarded(rest, rest.length, this.dropNullUsage(rest, key, rest.length, null));
+  }
+
+  /** Adds the [from, to) of every `"usage": null` member in the event from `key` to `end`, in order. */
+  private dropNullUsage(buf: Buffer, key: number, end: number, drops: number[] | null): number[] | null {
+    for (let at = key; at !== -1 && at < end; at = nextUsageKey(buf, at + 1)) {
+      const member = nullUsageMember(buf, at, end);
+      if (member !== null) (drops ??= []).push(member.from, member.to);
+    }
+    return drops;
   }
 
   private inspect(buf: Buffer, start: number, end: number): boolean {

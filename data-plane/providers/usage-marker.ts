@@ -21,6 +21,29 @@ export function usageObjectMarker(buf: Buffer, from: number, end: number): numbe
   return -1;
 }
 
+const NULL = Buffer.from("null");
+
+/**
+ * The bytes of the `"usage": null` member whose key starts at `key`, with the comma that separates it from its
+ * neighbour (the one before it, else the one after), so that cutting them leaves valid JSON; null when the value is
+ * not `null`.
+ */
+export function nullUsageMember(buf: Buffer, key: number, end: number): { from: number; to: number } | null {
+  const value = valueIndex(buf, key + MARKER.length, end);
+  if (value === -1 || value + NULL.length > end || buf.compare(NULL, 0, NULL.length, value, value + NULL.length) !== 0) return null;
+  const after = value + NULL.length;
+  let before = key - 1;
+  while (before >= 0 && isSpace(buf[before]!)) before--;
+  if (before >= 0 && buf[before] === 0x2c /* , */) return { from: before, to: after };
+  let next = after;
+  while (next < end && isSpace(buf[next]!)) next++;
+  return buf[next] === 0x2c ? { from: key, to: next + 1 } : null;
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+}
+
 /** Index of the opening brace of the last `"usage": {…}` member in buf, or -1. */
 export function lastUsageObject(buf: Buffer): number {
   for (let at = buf.lastIndexOf(MARKER); at !== -1; at = at === 0 ? -1 : buf.lastIndexOf(MARKER, at - 1)) {

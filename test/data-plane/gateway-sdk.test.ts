@@ -18,10 +18,12 @@ beforeAll(async () => {
   const owner = principal({
     "chat-fast": [routeTo(mock.url, { upstreamModel: "gpt-mock" })],
     "embed-small": [routeTo(mock.url, { upstreamModel: "embed-mock" })],
+    // "stable": the mock answers with fixed ids and timestamps, so bytes can be compared with a direct call.
+    "chat-stable": [routeTo(mock.url, { upstreamModel: "gpt-mock-stable" })],
     claude: [routeTo(mock.url, { providerKind: "anthropic", upstreamModel: "claude-mock" })],
   });
   key = keyFor(owner);
-  gw = await startTestGateway(snapshotOf([key], ["chat-fast", "embed-small", "claude"]));
+  gw = await startTestGateway(snapshotOf([key], ["chat-fast", "embed-small", "claude", "chat-stable"]));
   openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: key.secret, maxRetries: 0 });
   anthropic = new Anthropic({ baseURL: gw.url, apiKey: key.secret, maxRetries: 0 });
 });
@@ -38,6 +40,27 @@ beforeEach(() => {
 const hello = [{ role: "user" as const, content: "Hello there, gateway!" }];
 
 describe("OpenAI chat completions", () => {
+  it("streams the very bytes the provider sends without the gateway's usage request, to a client that did not ask for usage", async () => {
+    const body = (model: string) => JSON.stringify({ model, stream: true, messages: hello });
+    const direct = await fetch(`${mock.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${PROVIDER_SECRET}`, "content-type": "application/json" },
+      body: body("gpt-mock-stable"),
+    });
+    const viaGateway = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key.secret}`, "content-type": "application/json" },
+      body: body("chat-stable"),
+    });
+    const [expected, relayed] = [await direct.text(), await viaGateway.text()];
+    expect(expected).not.toContain('"usage"');
+    expect(relayed).toBe(expected);
+    // The gateway did ask upstream, and so still knows what to charge.
+    expect(mock.requests.at(-1)!.body.stream_options).toEqual({ include_usage: true });
+    const records = await gw.usageRecords(1);
+    expect(records[0]).toMatchObject({ modelSlug: "chat-stable", outputTokens: 8, status: 200 });
+  });
+
   it("answers a non-streamed completion and records its usage and cost", async () => {
     const completion = await openai.chat.completions.create({ model: "chat-fast", messages: hello });
     expect(completion.choices[0]!.message.content).toBe(mockCompletionText(8));
@@ -163,7 +186,7 @@ describe("Anthropic messages", () => {
 
   it("lists models in Anthropic's format for the Anthropic SDK", async () => {
     const page = await anthropic.models.list();
-    expect(page.data.map((m) => m.id)).toEqual(["chat-fast", "claude", "embed-small"]);
+    expect(page.data.map((m) => m.id)).toEqual(["chat-fast", "chat-stable", "claude", "embed-small"]);
   });
 });
 
@@ -171,6 +194,6 @@ describe("GET /v1/models with the OpenAI SDK", () => {
   it("lists the key's models", async () => {
     const ids: string[] = [];
     for await (const model of openai.models.list()) ids.push(model.id);
-    expect(ids).toEqual(["chat-fast", "claude", "embed-small"]);
+    expect(ids).toEqual(["chat-fast", "chat-stable", "claude", "embed-small"]);
   });
 });
