@@ -23,6 +23,8 @@ export interface RouteTarget {
 export interface Bucket {
   scope: string;
   requestsPerMinute?: number;
+  /** A burst limit over a sliding second (admission/windows.ts). */
+  requestsPerSecond?: number;
   tokensPerMinute?: number;
   concurrentRequests?: number;
   budgets: { period: BudgetPeriod; capMicros: bigint }[];

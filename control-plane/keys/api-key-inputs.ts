@@ -10,6 +10,7 @@ export const KeyRateLimitInput = builder.inputType("KeyRateLimitInput", {
   description: "The key's own caps; an omitted or null field leaves that dimension to the owner's limits.",
   fields: (t) => ({
     requestsPerMinute: t.int({ required: false }),
+    requestsPerSecond: t.int({ required: false, description: "A burst cap over a sliding second (any 1000 ms)." }),
     tokensPerMinute: t.int({ required: false }),
     concurrentRequests: t.int({ required: false }),
   }),
@@ -76,6 +77,7 @@ const futureDate = (what: string) => z.date().refine((d) => d.getTime() > Date.n
 const capValue = (what: string) => nonNegativeInt(what).nullish().transform((v) => v ?? null);
 const rateLimit = z.object({
   requestsPerMinute: capValue("requestsPerMinute"),
+  requestsPerSecond: capValue("requestsPerSecond"),
   tokensPerMinute: capValue("tokensPerMinute"),
   concurrentRequests: capValue("concurrentRequests"),
 });

@@ -9,6 +9,8 @@ export type KeyScope = (typeof KEY_SCOPES)[number];
 /** A key's own caps; null means no cap of the key's own in that dimension (the owner's still apply). */
 export interface KeyRateLimit {
   requestsPerMinute: number | null;
+  /** Optional so callers that predate the per-second limit need not name it; absent = null. */
+  requestsPerSecond?: number | null;
   tokensPerMinute: number | null;
   concurrentRequests: number | null;
 }

@@ -22,7 +22,7 @@ export async function requireKnownModels(tx: Tx, slugs: string[]): Promise<void>
 
 /** A limit with no cap at all is stored as no row: it would narrow nothing. */
 export function hasAnyCap(limit: KeyRateLimit | null | undefined): limit is KeyRateLimit {
-  return !!limit && (limit.requestsPerMinute !== null || limit.tokensPerMinute !== null || limit.concurrentRequests !== null);
+  return !!limit && (limit.requestsPerMinute !== null || limit.requestsPerSecond != null || limit.tokensPerMinute !== null || limit.concurrentRequests !== null);
 }
 
 export async function replaceKeyRateLimit(tx: Tx, apiKeyId: string, limit: KeyRateLimit | null): Promise<void> {
@@ -30,7 +30,9 @@ export async function replaceKeyRateLimit(tx: Tx, apiKeyId: string, limit: KeyRa
     await tx.rateLimit.deleteMany({ where: { apiKeyId } });
     return;
   }
-  await tx.rateLimit.upsert({ where: { apiKeyId }, create: { apiKeyId, ...limit }, update: limit, select: { id: true } });
+  // A replacement: a dimension left out is cleared, not kept.
+  const values = { ...limit, requestsPerSecond: limit.requestsPerSecond ?? null };
+  await tx.rateLimit.upsert({ where: { apiKeyId }, create: { apiKeyId, ...values }, update: values, select: { id: true } });
 }
 
 export async function replaceKeyBudgets(tx: Tx, apiKeyId: string, budgets: KeyBudget[]): Promise<void> {
@@ -39,7 +41,14 @@ export async function replaceKeyBudgets(tx: Tx, apiKeyId: string, budgets: KeyBu
 }
 
 export function limitValues(limit: RateLimit | null): KeyRateLimit | null {
-  return limit && { requestsPerMinute: limit.requestsPerMinute, tokensPerMinute: limit.tokensPerMinute, concurrentRequests: limit.concurrentRequests };
+  return (
+    limit && {
+      requestsPerMinute: limit.requestsPerMinute,
+      requestsPerSecond: limit.requestsPerSecond,
+      tokensPerMinute: limit.tokensPerMinute,
+      concurrentRequests: limit.concurrentRequests,
+    }
+  );
 }
 
 export function budgetValues(budgets: Budget[]): KeyBudget[] {

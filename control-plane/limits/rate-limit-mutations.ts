@@ -13,6 +13,7 @@ const SetRateLimitInput = builder.inputType("SetRateLimitInput", {
   fields: (t) => ({
     subject: t.field({ type: SubjectInput, required: true }),
     requestsPerMinute: t.int({ required: false }),
+    requestsPerSecond: t.int({ required: false, description: "A burst cap over a sliding second (any 1000 ms)." }),
     tokensPerMinute: t.int({ required: false }),
     concurrentRequests: t.int({ required: false }),
   }),
@@ -22,6 +23,7 @@ const SetRateLimitInput = builder.inputType("SetRateLimitInput", {
 const setSchema = z.object({
   subject: subjectSchema,
   requestsPerMinute: nonNegativeInt("requestsPerMinute").nullable().optional(),
+  requestsPerSecond: nonNegativeInt("requestsPerSecond").nullable().optional(),
   tokensPerMinute: nonNegativeInt("tokensPerMinute").nullable().optional(),
   concurrentRequests: nonNegativeInt("concurrentRequests").nullable().optional(),
 });
@@ -37,6 +39,7 @@ builder.mutationFields((t) => ({
       const { subject, ...input } = parseInput(setSchema, args.input);
       const data = {
         ...(input.requestsPerMinute !== undefined ? { requestsPerMinute: input.requestsPerMinute } : {}),
+        ...(input.requestsPerSecond !== undefined ? { requestsPerSecond: input.requestsPerSecond } : {}),
         ...(input.tokensPerMinute !== undefined ? { tokensPerMinute: input.tokensPerMinute } : {}),
         ...(input.concurrentRequests !== undefined ? { concurrentRequests: input.concurrentRequests } : {}),
       };
@@ -86,8 +89,8 @@ function rateLimitKey(subject: SubjectRef): Prisma.RateLimitWhereUniqueInput {
   return { virtualAccountId: subject.virtualAccountId! };
 }
 
-const noLimit = { requestsPerMinute: null, tokensPerMinute: null, concurrentRequests: null };
+const noLimit = { requestsPerMinute: null, requestsPerSecond: null, tokensPerMinute: null, concurrentRequests: null };
 
-function limitValues(l: { requestsPerMinute: number | null; tokensPerMinute: number | null; concurrentRequests: number | null }) {
-  return { requestsPerMinute: l.requestsPerMinute, tokensPerMinute: l.tokensPerMinute, concurrentRequests: l.concurrentRequests };
+function limitValues(l: Record<keyof typeof noLimit, number | null>) {
+  return { requestsPerMinute: l.requestsPerMinute, requestsPerSecond: l.requestsPerSecond, tokensPerMinute: l.tokensPerMinute, concurrentRequests: l.concurrentRequests };
 }

@@ -60,6 +60,7 @@ const LimitDimensionEnum = builder.enumType("LimitDimension", {
     REQUESTS_PER_MINUTE: { value: "requestsPerMinute" },
     TOKENS_PER_MINUTE: { value: "tokensPerMinute" },
     CONCURRENT_REQUESTS: { value: "concurrentRequests" },
+    REQUESTS_PER_SECOND: { value: "requestsPerSecond", description: "A burst limit over a sliding second." },
   } as const,
 });
 

@@ -1,5 +1,5 @@
 // Loads everything one principal's policy depends on in a fixed number of queries, as plain data for shared/policy.
-import type { PolicyModel, PrincipalPolicyInput, Subject } from "../../shared/policy/index.ts";
+import { limitValuesOf, type PolicyModel, type PrincipalPolicyInput, type Subject } from "../../shared/policy/index.ts";
 import type { Db } from "../db/client.ts";
 
 export type PrincipalRef = { kind: "user"; id: string } | { kind: "virtualAccount"; id: string };
@@ -89,7 +89,7 @@ export async function loadPolicyInput(prisma: Db, ref: PrincipalRef): Promise<Lo
       providers: [...providers.values()],
       limits: ownFirst(limits).map((l) => ({
         subject: subjectOf(l),
-        limits: { requestsPerMinute: l.requestsPerMinute, tokensPerMinute: l.tokensPerMinute, concurrentRequests: l.concurrentRequests },
+        limits: limitValuesOf(l),
       })),
       budgets: ownFirst(budgets).map((b) => ({ subject: subjectOf(b), period: b.period, capMicros: b.capMicros })),
     },

@@ -4,10 +4,12 @@ import type { BudgetPeriod } from "../../shared/policy/index.ts";
 import { type BudgetCheck, type Check, checksOf } from "./checks.ts";
 import { admitResult, type Verdict, type WindowState } from "./verdict.ts";
 import { DEFAULT_CONCURRENCY_LEASE_MS, ticketFor, wholeMicros, wholeTokens } from "./tickets.ts";
-import { fits, fitsMicros, secondIndex, SlidingCounter, WINDOW_SECONDS } from "./windows.ts";
+import { BURST_WINDOW_MS, fits, fitsMicros, secondIndex, SlidingCounter, SlidingLog, WINDOW_SECONDS } from "./windows.ts";
 
 interface ScopeCounters {
   requests: SlidingCounter;
+  /** Requests per second: the times of the last second's admissions. */
+  burst: SlidingLog;
   tokens: SlidingCounter;
   /** Ticket id → lease end (epoch ms). */
   leases: Map<string, number>;
@@ -26,7 +28,7 @@ export function createMemoryAdmission(options: { concurrencyLeaseMs?: number } =
   function countersOf(scope: string): ScopeCounters {
     let counters = scopes.get(scope);
     if (!counters) {
-      counters = { requests: new SlidingCounter(), tokens: new SlidingCounter(), leases: new Map(), spend: new Map() };
+      counters = { requests: new SlidingCounter(), burst: new SlidingLog(), tokens: new SlidingCounter(), leases: new Map(), spend: new Map() };
       scopes.set(scope, counters);
     }
     return counters;
@@ -55,6 +57,12 @@ export function createMemoryAdmission(options: { concurrencyLeaseMs?: number } =
           verdict.failed = i;
           verdict.waitMs = cost > check.limit ? WINDOW_SECONDS * 1000 : counter.freesInMs(Math.max(1, counter.total + cost - check.limit), now);
         }
+      } else if (check.kind === "requestsPerSecond") {
+        const count = counters.burst.prune(now);
+        if (verdict.failed < 0 && !fits(count, 1, check.limit)) {
+          verdict.failed = i;
+          verdict.waitMs = check.limit < 1 ? BURST_WINDOW_MS : counters.burst.freesInMs(count + 1 - check.limit, now);
+        }
       } else if (check.kind === "concurrency") {
         for (const [id, end] of counters.leases) if (end <= now) counters.leases.delete(id);
         if (verdict.failed < 0 && counters.leases.size >= check.limit) verdict.failed = i;
@@ -68,6 +76,7 @@ export function createMemoryAdmission(options: { concurrencyLeaseMs?: number } =
       checks.forEach((check, i) => {
         const counters = countersOf(check.scope);
         if (check.kind === "requests") counters.requests.add(seconds[i]!, 1);
+        else if (check.kind === "requestsPerSecond") counters.burst.add(now);
         else if (check.kind === "tokens") counters.tokens.add(seconds[i]!, ticket.reservedTokens);
         else if (check.kind === "concurrency") counters.leases.set(ticket.id, now + leaseMs);
         else if (ticket.reservedMicros !== 0n) counters.spend.set(check.period, { windowStart: check.windowStart, used: spentIn(counters, check) + ticket.reservedMicros });
@@ -80,19 +89,22 @@ export function createMemoryAdmission(options: { concurrencyLeaseMs?: number } =
     return Promise.resolve(admitResult(verdict, checks, ticket));
   }
 
+  /** The tightest window of a dimension; a per-second request limit counts as a request window too. */
   function tightest(checks: readonly Check[], kind: "requests" | "tokens", now: number): WindowState | null {
     let best: WindowState | null = null;
-    let bestCounter: SlidingCounter | null = null;
+    let bestReset: (() => number) | null = null;
     for (const check of checks) {
-      if (check.kind !== kind) continue;
-      const counter = countersOf(check.scope)[kind];
-      const remaining = Math.max(0, check.limit - counter.total);
+      if (check.kind === "budget" || check.kind === "concurrency" || (check.kind === "tokens") !== (kind === "tokens")) continue;
+      const counters = countersOf(check.scope);
+      const window = check.kind === "requestsPerSecond" ? counters.burst : counters[check.kind];
+      const used = window instanceof SlidingLog ? window.size : window.total;
+      const remaining = Math.max(0, check.limit - used);
       if (!best || remaining < best.remaining) {
         best = { limit: check.limit, remaining, resetMs: 0 };
-        bestCounter = counter;
+        bestReset = used > 0 ? () => window.freesInMs(1, now) : null;
       }
     }
-    if (best && bestCounter && bestCounter.total > 0) best.resetMs = bestCounter.freesInMs(1, now);
+    if (best && bestReset) best.resetMs = bestReset();
     return best;
   }
 
@@ -106,9 +118,14 @@ export function createMemoryAdmission(options: { concurrencyLeaseMs?: number } =
       if (check.kind === "tokens") counters.tokens.adjust(second, wholeTokens(actual.tokens) - ticket.reservedTokens, current);
       else if (check.kind === "concurrency") counters.leases.delete(ticket.id);
       else if (check.kind === "budget") {
-        // A window that has since rolled over is gone, as its Redis key would be.
+        // A window that has since rolled over is gone, as its Redis key would be; a window nothing was reserved in yet
+        // (a reservation of 0) gets the actual spend, as the Redis settle does.
         const entry = counters.spend.get(check.period);
-        if (!entry || entry.windowStart !== check.windowStart) continue;
+        if (!entry) {
+          if (spent > 0n) counters.spend.set(check.period, { windowStart: check.windowStart, used: spent });
+          continue;
+        }
+        if (entry.windowStart !== check.windowStart) continue;
         const used = entry.used + spent - ticket.reservedMicros;
         entry.used = used < 0n ? 0n : used;
       }

@@ -27,9 +27,13 @@ export interface RedisAdmissionOptions {
   concurrencyLeaseMs?: number;
 }
 
-/** Rate hashes outlive their 61-second window comfortably; every write pushes this back. */
-const RATE_TTL_MS = 120_000;
-const KIND_CODES = { requests: "r", tokens: "t", concurrency: "c", budget: "b" } as const;
+/**
+ * Rate hashes outlive their 61-second window: the admit script pushes the expiry back when the newest second enters
+ * a new minute (not on every write), so it must cover that minute plus the window after it, with room for clock skew.
+ */
+const RATE_TTL_MS = 180_000;
+const KIND_CODES = { requests: "r", requestsPerSecond: "s", tokens: "t", concurrency: "c", budget: "b" } as const;
+const KEY_SUFFIXES = { requests: "rpm", requestsPerSecond: "rps", tokens: "tpm", concurrency: "concurrency" } as const;
 
 interface ScriptedRedis extends Redis {
   tollgateAdmit(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<number[]>;
@@ -44,7 +48,7 @@ export function counterKey(keyPrefix: string, buckets: readonly Bucket[], check:
   const tag = (buckets.find((bucket) => !bucket.scope.startsWith("key:")) ?? buckets[0])?.scope ?? check.scope;
   const base = `${keyPrefix}{${tag}}:${check.scope}`;
   if (check.kind === "budget") return `${base}:budget:${check.period}:${check.windowStart}`;
-  return `${base}:${check.kind === "requests" ? "rpm" : check.kind === "tokens" ? "tpm" : "concurrency"}`;
+  return `${base}:${KEY_SUFFIXES[check.kind]}`;
 }
 
 /**
@@ -143,7 +147,9 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
   async function settleCounted(ticket: AdmissionTicket, actual: { tokens: number; micros: bigint }, retry?: FailedSettle): Promise<boolean> {
     // Requests stay counted once made; tokens, slots and spend are replaced by what really happened.
     const releaseOnly = retry?.releaseOnly === true;
-    const checks = checksOf(ticket.buckets, ticket.at).filter((check) => (releaseOnly ? check.kind === "concurrency" : check.kind !== "requests"));
+    const checks = checksOf(ticket.buckets, ticket.at).filter((check) =>
+      releaseOnly ? check.kind === "concurrency" : check.kind !== "requests" && check.kind !== "requestsPerSecond",
+    );
     if (checks.length === 0) return true;
     try {
       if (redis.status !== "ready") throw new Error(`Redis is not connected (${redis.status})`);

@@ -42,11 +42,10 @@ export function admitResult(verdict: Verdict, checks: readonly Check[], ticket: 
   if (check.kind === "budget") {
     return { ok: false, reason: "budget_exceeded", message: `The ${check.period.toLowerCase()} budget of ${owner(check.scope)} is used up`, headers };
   }
-  // Concurrency frees when a request finishes, which is usually soon.
+  // Concurrency frees when a request finishes, which is usually soon; a per-second wait rounds up to 1 s.
   const retryAfter = retryAfterSeconds(check.kind === "concurrency" ? 1000 : verdict.waitMs);
   headers["retry-after"] = String(retryAfter);
-  const what =
-    check.kind === "requests" ? `${check.limit} requests per minute` : check.kind === "tokens" ? `${check.limit} tokens per minute` : `${check.limit} concurrent requests`;
+  const what = `${check.limit} ${LIMIT_NAMES[check.kind]}`;
   return {
     ok: false,
     reason: "rate_limited",
@@ -55,6 +54,13 @@ export function admitResult(verdict: Verdict, checks: readonly Check[], ticket: 
     headers,
   };
 }
+
+const LIMIT_NAMES = {
+  requests: "requests per minute",
+  requestsPerSecond: "requests per second",
+  tokens: "tokens per minute",
+  concurrency: "concurrent requests",
+} as const;
 
 export const UNAVAILABLE_MESSAGE = "Rate limit and budget counters are unavailable; try again shortly";
 

@@ -1,15 +1,25 @@
-// Pure window math shared by the Redis and in-process admission: the sliding minute, budget windows, header values.
+// Pure window math shared by the Redis and in-process admission: the sliding minute, the sliding second, budget
+// windows, header values.
 import { budgetWindow } from "../../shared/policy/budgets.ts";
 import type { BudgetPeriod } from "../../shared/policy/index.ts";
 
 /**
- * Rate windows are sliding: counts are kept per second, and a request is checked against the current second plus the
- * 60 before it. Every 60-second span therefore lies inside what is counted, so no rolling minute ever admits more
- * than the limit; under saturation a client gets limit × 60/61 (≥ 0.98×) per minute. A fixed window would allow 2×
- * across a minute boundary, a two-window weighted estimate up to ~2× for bursty traffic.
+ * Minute windows (requests and tokens per minute) are sliding: counts are kept per second, and a request is checked
+ * against the current second plus the 60 before it. Every 60-second span therefore lies inside what is counted, so no
+ * rolling minute ever admits more than the limit; under saturation a client gets limit × 60/61 (≥ 0.98×) per minute.
+ * A fixed window would allow 2× across a minute boundary, a two-window weighted estimate up to ~2× for bursty traffic.
+ * Counting in 1 s slots keeps a counter at ≤ 64 hash fields whatever the limit, and tokens are weights, not events.
+ *
+ * The second window (requests per second, a burst limit) is a sliding log instead: one entry per admitted request,
+ * holding its time, forgotten exactly BURST_WINDOW_MS later. Slots would not do at this scale: 1 s slots admit only
+ * half the limit per second under saturation (limit per 2 s), 50 ms slots 1000/1050 ≈ 0.95×, right at the edge of
+ * what a limit should give. The log is exact: every span of 1000 ms holds at most `limit` admissions, and a saturating
+ * client gets exactly `limit` per second, each slot freeing 1000 ms after it was taken. Its size is bounded by the
+ * limit (one entry per request admitted in the last second), which is small for a burst limit.
  * The Lua script in redis-admit-script.ts implements the same rules; keep the two in step.
  */
 export const WINDOW_SECONDS = 60;
+export const BURST_WINDOW_MS = 1_000;
 
 export function secondIndex(ms: number): number {
   return Math.floor(ms / 1000);
@@ -77,6 +87,38 @@ export class SlidingCounter {
       if (freed >= amount) return leavesWindowInMs(second, nowMs);
     }
     return WINDOW_SECONDS * 1000;
+  }
+}
+
+/** Admission times of one scope within the last BURST_WINDOW_MS, oldest first; the twin of the Redis sorted set. */
+export class SlidingLog {
+  private times: number[] = [];
+
+  /** Forgets what left the window at `nowMs` (an entry counts for BURST_WINDOW_MS from its time); returns the count. */
+  prune(nowMs: number): number {
+    const cut = nowMs - BURST_WINDOW_MS;
+    let drop = 0;
+    while (drop < this.times.length && this.times[drop]! <= cut) drop++;
+    if (drop > 0) this.times = this.times.slice(drop);
+    return this.times.length;
+  }
+
+  add(nowMs: number): void {
+    // Callers' clocks may disagree a little: keep the log sorted.
+    let at = this.times.length;
+    while (at > 0 && this.times[at - 1]! > nowMs) at--;
+    this.times.splice(at, 0, nowMs);
+  }
+
+  get size(): number {
+    return this.times.length;
+  }
+
+  /** Milliseconds until `amount` entries have left the window; a full window when the limit is 0. */
+  freesInMs(amount: number, nowMs: number): number {
+    if (amount <= 0) return 0;
+    const entry = this.times[amount - 1];
+    return entry === undefined ? BURST_WINDOW_MS : entry + BURST_WINDOW_MS - nowMs;
   }
 }
 

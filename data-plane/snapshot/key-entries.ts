@@ -1,6 +1,6 @@
 // One KeyEntry per live key, indexed by the secret's hash: its owner's shared PrincipalEntry plus the key's own
 // narrowing (DESIGN rule 6: a model list, and limits and budgets counted in a bucket of the key's own).
-import { effectiveBudgets, effectiveLimits, type Subject } from "../../shared/policy/index.ts";
+import { effectiveBudgets, effectiveLimits, LIMIT_DIMENSIONS, limitValuesOf, type Subject } from "../../shared/policy/index.ts";
 import type { Bucket, KeyEntry } from "../contracts.ts";
 import { groupByOwner, type PolicyRows } from "./load-policy-rows.ts";
 import { bucketOf, type PrincipalsByOwner } from "./principal-entries.ts";
@@ -46,11 +46,10 @@ function keyBucket(key: { id: string; prefix: string }, limitRows: LimitRow[] | 
   const subject: Subject = { kind: "apiKey", id: key.id, name: key.prefix };
   const bucket = bucketOf(
     `key:${key.id}`,
-    effectiveLimits((limitRows ?? []).map((l) => ({ subject, limits: { requestsPerMinute: l.requestsPerMinute, tokensPerMinute: l.tokensPerMinute, concurrentRequests: l.concurrentRequests } }))),
+    effectiveLimits((limitRows ?? []).map((l) => ({ subject, limits: limitValuesOf(l) }))),
     effectiveBudgets((budgetRows ?? []).map((b) => ({ subject, period: b.period, capMicros: b.capMicros }))),
   );
   // A limit row with every column null caps nothing: no counters to keep for it.
-  const capsSomething =
-    bucket.budgets.length > 0 || bucket.requestsPerMinute !== undefined || bucket.tokensPerMinute !== undefined || bucket.concurrentRequests !== undefined;
+  const capsSomething = bucket.budgets.length > 0 || LIMIT_DIMENSIONS.some((dimension) => bucket[dimension] !== undefined);
   return capsSomething ? bucket : null;
 }

@@ -40,6 +40,7 @@ export async function loadPolicyRows(prisma: Db) {
           virtualAccountId: true,
           apiKeyId: true,
           requestsPerMinute: true,
+          requestsPerSecond: true,
           tokensPerMinute: true,
           concurrentRequests: true,
         },

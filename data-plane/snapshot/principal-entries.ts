@@ -5,6 +5,7 @@ import {
   effectiveBudgets,
   effectiveLimits,
   LIMIT_DIMENSIONS,
+  limitValuesOf,
   type BudgetSource,
   type EffectiveBudgets,
   type EffectiveLimits,
@@ -45,7 +46,7 @@ export function buildPrincipalEntries(rows: PolicyRows, catalogue: Catalogue, lo
       for (const g of grants.get(key) ?? []) policyGrants.push({ modelId: g.modelId, subject: holder });
       for (const a of access.get(key) ?? []) policyAccess.push({ providerId: a.providerId, level: a.level, subject: holder });
       for (const l of limits.get(key) ?? []) {
-        limitSources.push({ subject: holder, limits: { requestsPerMinute: l.requestsPerMinute, tokensPerMinute: l.tokensPerMinute, concurrentRequests: l.concurrentRequests } });
+        limitSources.push({ subject: holder, limits: limitValuesOf(l) });
       }
       for (const b of budgets.get(key) ?? []) budgetSources.push({ subject: holder, period: b.period, capMicros: b.capMicros });
     }

@@ -2,7 +2,7 @@
 export { canManageProvider, effectiveModelAccess, routesForModel, type ModelAccessInput } from "./access.ts";
 export { admitsSpend, budgetWindow, effectiveBudgets, type SpendAdmission } from "./budgets.ts";
 export { effectivePolicy } from "./effective.ts";
-export { effectiveLimits } from "./limits.ts";
+export { effectiveLimits, limitValuesOf } from "./limits.ts";
 export { narrowForKey } from "./narrowing.ts";
 export { describeSubject, sameSubject } from "./subjects.ts";
 export { BUDGET_PERIODS, LIMIT_DIMENSIONS } from "./types.ts";

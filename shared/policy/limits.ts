@@ -1,6 +1,6 @@
 // Rate limits, strictest wins (policy rule 4): per dimension the minimum over every source that sets one.
 import { describeSubject } from "./subjects.ts";
-import { LIMIT_DIMENSIONS, type EffectiveLimits, type LimitSource } from "./types.ts";
+import { LIMIT_DIMENSIONS, type EffectiveLimits, type LimitDimension, type LimitSource, type LimitValues } from "./types.ts";
 
 /**
  * The binding value per dimension and the subject it comes from. On a tie the earlier source is kept,
@@ -23,6 +23,13 @@ export function effectiveLimits(sources: readonly LimitSource[]): EffectiveLimit
     }
   }
   return result;
+}
+
+/** A stored limit row's values, every dimension (null = no cap there), ready to be a LimitSource's `limits`. */
+export function limitValuesOf(row: { readonly [D in LimitDimension]: number | null }): LimitValues {
+  const values: LimitValues = {};
+  for (const dimension of LIMIT_DIMENSIONS) values[dimension] = row[dimension];
+  return values;
 }
 
 /** The effective limits turned back into sources, so they can be tightened further by the same rule. */

@@ -27,7 +27,8 @@ export type ProviderAccessLevel = "USER" | "MANAGER";
 export type PolicyProviderAccess = { providerId: string; level: ProviderAccessLevel; subject: Subject };
 
 // The lists are the single source of the unions below, so code that walks every dimension or period cannot miss one.
-export const LIMIT_DIMENSIONS = ["requestsPerMinute", "tokensPerMinute", "concurrentRequests"] as const;
+// requestsPerSecond is a burst limit over a sliding second; it caps alongside requestsPerMinute, it does not replace it.
+export const LIMIT_DIMENSIONS = ["requestsPerMinute", "tokensPerMinute", "concurrentRequests", "requestsPerSecond"] as const;
 export type LimitDimension = (typeof LIMIT_DIMENSIONS)[number];
 
 /** null or absent = no limit in that dimension; 0 = nothing allowed. */

@@ -14,7 +14,7 @@ afterAll(async () => {
 });
 
 const KEY = `id name prefix scopes modelSlugs expiresAt revokedAt status user { id } virtualAccount { id }
-  rateLimit { requestsPerMinute tokensPerMinute concurrentRequests } budgets { period cap }`;
+  rateLimit { requestsPerMinute requestsPerSecond tokensPerMinute concurrentRequests } budgets { period cap }`;
 const ERRORS = `... on Error { code message } ... on ValidationError { issues { path message } } ... on NotFoundError { entity }`;
 const CREATE = `mutation ($input: CreateApiKeyInput!) {
   createApiKey(input: $input) { __typename ... on CreatedApiKey { secret apiKey { ${KEY} } } ${ERRORS} } }`;
@@ -262,17 +262,17 @@ describe("API keys: virtual accounts and validation", () => {
       name: "narrow",
       userId: member.id,
       modelSlugs: [fast, smart, fast],
-      rateLimit: { requestsPerMinute: 10, tokensPerMinute: 5000 },
+      rateLimit: { requestsPerMinute: 10, requestsPerSecond: 3, tokensPerMinute: 5000 },
       budgets: [{ period: "MONTHLY", cap: "50.00" }, { period: "DAILY", cap: "2.50" }],
     });
     const narrowing = {
       modelSlugs: [fast, smart],
-      rateLimit: { requestsPerMinute: 10, tokensPerMinute: 5000, concurrentRequests: null },
+      rateLimit: { requestsPerMinute: 10, requestsPerSecond: 3, tokensPerMinute: 5000, concurrentRequests: null },
       budgets: [{ period: "DAILY", cap: "2.50" }, { period: "MONTHLY", cap: "50.00" }],
     };
     expect(apiKey).toMatchObject(narrowing);
     const limit = await cp.prisma.rateLimit.findUniqueOrThrow({ where: { apiKeyId: apiKey.id } });
-    expect(limit).toMatchObject({ requestsPerMinute: 10, tokensPerMinute: 5000, userId: null });
+    expect(limit).toMatchObject({ requestsPerMinute: 10, requestsPerSecond: 3, tokensPerMinute: 5000, userId: null });
     const budgets = await cp.prisma.budget.findMany({ where: { apiKeyId: apiKey.id }, orderBy: { period: "asc" } });
     expect(budgets.map((b) => [b.period, b.capMicros])).toEqual([["DAILY", 2_500_000n], ["MONTHLY", 50_000_000n]]);
     // The owner's own limit and budgets are untouched.

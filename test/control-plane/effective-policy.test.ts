@@ -89,6 +89,8 @@ describe("effectivePolicy", () => {
     const { alice, engineering, interns, fast } = await world();
     await cp.prisma.rateLimit.create({ data: { userId: alice.id, requestsPerMinute: 100, tokensPerMinute: 10_000 } });
     await cp.prisma.rateLimit.create({ data: { groupId: engineering.id, requestsPerMinute: 60 } });
+    // A burst limit is a dimension of its own: strictest wins across the user and the groups there too.
+    await cp.prisma.rateLimit.create({ data: { groupId: interns.id, requestsPerSecond: 5 } });
     await cp.prisma.budget.create({ data: { groupId: engineering.id, period: "DAILY", capMicros: 50_000_000n } });
     await cp.prisma.budget.create({ data: { groupId: interns.id, period: "DAILY", capMicros: 20_000_000n } });
     await cp.prisma.budget.create({ data: { userId: alice.id, period: "MONTHLY", capMicros: 500_000_000n } });
@@ -96,6 +98,7 @@ describe("effectivePolicy", () => {
     expect(effectivePolicy.limits).toEqual([
       { dimension: "REQUESTS_PER_MINUTE", value: 60, source: { kind: "GROUP", name: engineering.name } },
       { dimension: "TOKENS_PER_MINUTE", value: 10_000, source: { kind: "USER", name: alice.email } },
+      { dimension: "REQUESTS_PER_SECOND", value: 5, source: { kind: "GROUP", name: interns.name } },
     ]);
     expect(effectivePolicy.budgets).toEqual([
       { period: "DAILY", cap: "20.00", source: { kind: "GROUP", name: interns.name } },

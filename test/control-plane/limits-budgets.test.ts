@@ -16,7 +16,7 @@ const RESULT = (fields: string) => /* GraphQL */ `
   ... on NotFoundError { entity missingId: id }
   ${fields}`;
 
-const LIMIT_FIELDS = `id requestsPerMinute tokensPerMinute concurrentRequests user { id } group { id } virtualAccount { id }`;
+const LIMIT_FIELDS = `id requestsPerMinute requestsPerSecond tokensPerMinute concurrentRequests user { id } group { id } virtualAccount { id }`;
 const SET_LIMIT = `mutation ($input: SetRateLimitInput!) { setRateLimit(input: $input) { ${RESULT(`... on RateLimit { ${LIMIT_FIELDS} }`)} } }`;
 const CLEAR_LIMIT = `mutation ($subject: SubjectInput!) { clearRateLimit(subject: $subject) { ${RESULT("... on ClearResult { cleared }")} } }`;
 const SET_BUDGET = `mutation ($input: SetBudgetInput!) { setBudget(input: $input) { ${RESULT("... on Budget { id period cap user { id } group { id } virtualAccount { id } }")} } }`;
@@ -57,8 +57,22 @@ describe("rate limits", () => {
       ["rateLimit.set", "User"],
     ]);
     expect(audit[0]!.before).toBeNull();
-    expect(audit[1]!.before).toEqual({ requestsPerMinute: 100, tokensPerMinute: 50_000, concurrentRequests: null });
+    expect(audit[1]!.before).toEqual({ requestsPerMinute: 100, requestsPerSecond: null, tokensPerMinute: 50_000, concurrentRequests: null });
     expect(audit[1]!.after).toMatchObject({ requestsPerMinute: 100, tokensPerMinute: null, concurrentRequests: 4 });
+  });
+
+  it("sets a per-second burst limit beside the per-minute one, clears it with null, and refuses a negative one", async () => {
+    const { group } = await setup();
+    const subject = { groupId: group.id };
+    const set = (await cp.ok(SET_LIMIT, { input: { subject, requestsPerMinute: 600, requestsPerSecond: 20 } })).setRateLimit;
+    expect(set).toMatchObject({ __typename: "RateLimit", requestsPerMinute: 600, requestsPerSecond: 20, group: { id: group.id } });
+    const negative = (await cp.ok(SET_LIMIT, { input: { subject, requestsPerSecond: -1 } })).setRateLimit;
+    expect(negative).toMatchObject({ __typename: "ValidationError", code: "VALIDATION", issues: [{ path: "requestsPerSecond" }] });
+    const cleared = (await cp.ok(SET_LIMIT, { input: { subject, requestsPerSecond: null } })).setRateLimit;
+    expect(cleared).toMatchObject({ requestsPerMinute: 600, requestsPerSecond: null });
+    const audit = await auditFor(group.id);
+    expect(audit.at(-1)!.after).toMatchObject({ requestsPerMinute: 600, requestsPerSecond: null });
+    expect(audit.at(-1)!.before).toMatchObject({ requestsPerSecond: 20 });
   });
 
   it("shows each subject's own limit on the group, user and virtual account", async () => {
@@ -107,7 +121,7 @@ describe("rate limits", () => {
       ["rateLimit.clear", "VirtualAccount"],
       ["rateLimit.clear", "VirtualAccount"],
     ]);
-    expect(audit[1]!.before).toEqual({ requestsPerMinute: 30, tokensPerMinute: null, concurrentRequests: null });
+    expect(audit[1]!.before).toEqual({ requestsPerMinute: 30, requestsPerSecond: null, tokensPerMinute: null, concurrentRequests: null });
     expect(audit[2]!.before).toBeNull();
   });
 

@@ -37,7 +37,10 @@ describe("README example session", () => {
     expect(policy.models).toEqual([
       { slug: "chat-fast", reasons: [{ kind: "GRANT", via: { kind: "GROUP", name: "Engineering" } }] },
     ]);
-    expect(policy.limits).toEqual([{ dimension: "REQUESTS_PER_MINUTE", value: 60, source: { kind: "GROUP", name: "Engineering" } }]);
+    expect(policy.limits).toEqual([
+      { dimension: "REQUESTS_PER_MINUTE", value: 60, source: { kind: "GROUP", name: "Engineering" } },
+      { dimension: "REQUESTS_PER_SECOND", value: 5, source: { kind: "GROUP", name: "Engineering" } },
+    ]);
     expect(policy.budgets).toEqual([{ period: "DAILY", cap: "20.00", source: { kind: "GROUP", name: "Engineering" } }]);
   });
 });

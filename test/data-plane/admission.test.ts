@@ -16,6 +16,7 @@ const DAY = 86_400_000;
 
 interface BucketSpec {
   rpm?: number;
+  rps?: number;
   tpm?: number;
   concurrent?: number;
   budgets?: [BudgetPeriod, bigint][];
@@ -25,6 +26,7 @@ function bucket(scope: string, spec: BucketSpec = {}): Bucket {
   return {
     scope,
     requestsPerMinute: spec.rpm,
+    requestsPerSecond: spec.rps,
     tokensPerMinute: spec.tpm,
     concurrentRequests: spec.concurrent,
     budgets: (spec.budgets ?? []).map(([period, capMicros]) => ({ period, capMicros })),
@@ -141,6 +143,35 @@ describe.each(engines)("$name admission", ({ rig }) => {
     const perMinute = times.length / 5;
     expect(perMinute).toBeGreaterThanOrEqual(0.95 * 30);
     expect(perMinute).toBeLessThanOrEqual(1.05 * 30);
+  });
+
+  it("a per-second limit is a sliding log: no 1000 ms span admits more than the limit, and a saturating client gets exactly the limit", async () => {
+    const { a, b } = await rig();
+    const start = Math.floor(Date.now() / 1000) * 1000 + 370;
+    const limited = bucket("user:rps", { rps: 5 });
+    const times: number[] = [];
+    // Every 7 ms for ten seconds, alternating instances.
+    for (let i = 0, t = start; t < start + 10_000; i++, t += 7) if ((await (i % 2 ? b : a).admit([limited], none, t)).ok) times.push(t);
+    for (const t of times) expect(times.filter((u) => u >= t && u < t + 1_000).length).toBeLessThanOrEqual(5);
+    expect(times.length).toBe(50);
+  });
+
+  it("a per-second 429 waits for the oldest slot, and the per-second window shows in the requests headers when tighter", async () => {
+    const { a } = await rig();
+    const start = Date.now();
+    const limited = bucket("key:rps-headers", { rpm: 100, rps: 2 });
+    const first = await a.admit([limited], none, start);
+    expect(first.headers).toMatchObject({ "x-ratelimit-limit-requests": "2", "x-ratelimit-remaining-requests": "1", "x-ratelimit-reset-requests": "1s" });
+    await a.admit([limited], none, start + 300);
+    const denied = await a.admit([limited], none, start + 400);
+    expect(denied).toMatchObject({ ok: false, reason: "rate_limited", retryAfterSeconds: 1, message: "Rate limit of 2 requests per second reached for this API key; retry in 1s" });
+    expect(denied.headers).toMatchObject({ "retry-after": "1", "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "600ms" });
+    expect((await a.admit([limited], none, start + 999)).ok).toBe(false);
+    expect((await a.admit([limited], none, start + 1_000)).ok).toBe(true);
+    // The minute counts every admitted request: 3 of 100 used.
+    const later = await a.admit([limited], none, start + 5_000);
+    expect(later.headers["x-ratelimit-remaining-requests"]).toBe("1");
+    expect((await a.admit([bucket("key:rps-zero", { rps: 0 })], none, start)).ok).toBe(false);
   });
 
   it("headers come from the tightest bucket, for requests and tokens", async () => {
@@ -426,6 +457,34 @@ describe("redis admission when Redis fails", () => {
     await expect(admission.settle(ticket, none)).resolves.toBeUndefined();
     slow.release();
     expect(log.kinds).toEqual(["settle_failed"]);
+  });
+});
+
+describe("redis admission of counters written by an older version", () => {
+  it("a per-second-field minute hash counts in full, as if all of it came in its newest second, and is rewritten", async () => {
+    const redis = await connectedRedis();
+    const prefix = `tollgate-test:${randomBytes(6).toString("hex")}:`;
+    const admission = createRedisAdmission(redis, { timeoutMs: 1_000, rateLimitFailMode: "closed", budgetFailMode: "closed", keyPrefix: prefix });
+    cleanups.push(async () => {
+      await admission.close();
+      await deleteKeys(redis, prefix);
+      await redis.quit();
+    });
+    const limited = bucket("user:legacy", { rpm: 5 });
+    const start = Math.floor(Date.now() / 1000) * 1000;
+    const second = start / 1000;
+    const [check] = checksOf([limited], start);
+    const key = counterKey(prefix, [limited], check!);
+    await redis.hset(key, { n: 3, l: second, [second - 30]: 2, [second]: 1 });
+    await redis.pexpire(key, 120_000);
+    expect((await admission.admit([limited], none, start + 1_000)).ok).toBe(true);
+    expect((await admission.admit([limited], none, start + 1_000)).ok).toBe(true);
+    expect(await admission.admit([limited], none, start + 1_000)).toMatchObject({ ok: false, reason: "rate_limited" });
+    expect(await redis.hget(key, "n")).toBe("5");
+    expect(await redis.hexists(key, String(second - 30))).toBe(0);
+    // The three old requests leave 61 s after their newest second began.
+    expect((await admission.admit([limited], none, start + 60_999)).ok).toBe(false);
+    expect((await admission.admit([limited], none, start + 61_000)).ok).toBe(true);
   });
 });
 

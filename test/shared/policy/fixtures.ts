@@ -100,7 +100,7 @@ const limitValueArb = fc.option(fc.nat({ max: 1000 }), { nil: undefined }).chain
 export const limitSourceArb: fc.Arbitrary<LimitSource> = fc.record({
   subject: fc.constantFrom(...SUBJECTS),
   limits: fc.record(
-    { requestsPerMinute: limitValueArb, tokensPerMinute: limitValueArb, concurrentRequests: limitValueArb },
+    { requestsPerMinute: limitValueArb, tokensPerMinute: limitValueArb, concurrentRequests: limitValueArb, requestsPerSecond: limitValueArb },
     { requiredKeys: [] },
   ),
 });

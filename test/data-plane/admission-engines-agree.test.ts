@@ -1,0 +1,112 @@
+// The Redis scripts and the in-process engine implement the same rules twice: on random traffic (simulated clock,
+// random limits, settles bigger and smaller than the reservation, pauses longer than a window) they must give the same
+// verdicts, Retry-After and x-ratelimit-* headers, request for request.
+import { randomBytes } from "node:crypto";
+import { once } from "node:events";
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Redis } from "ioredis";
+import type { Admission, AdmissionTicket, AdmitResult, Bucket } from "../../data-plane/contracts.ts";
+import { createAdmissionRedis } from "../../data-plane/admission/admission-redis.ts";
+import { createMemoryAdmission } from "../../data-plane/admission/memory-admission.ts";
+import { createRedisAdmission } from "../../data-plane/admission/redis-admission.ts";
+import { redisUrl } from "../support/database.ts";
+
+let redis: Redis;
+beforeAll(async () => {
+  redis = createAdmissionRedis(redisUrl);
+  if (redis.status !== "ready") await once(redis, "ready");
+});
+afterAll(async () => {
+  await redis.quit();
+});
+
+type Step =
+  | { op: "admit"; afterMs: number; tokens: number; micros: number; withKey: boolean }
+  | { op: "settle"; pick: number; tokens: number; micros: number };
+
+const limitsArb = fc.record({
+  user: fc.record({
+    requestsPerMinute: fc.option(fc.integer({ min: 0, max: 8 }), { nil: undefined }),
+    requestsPerSecond: fc.option(fc.integer({ min: 0, max: 4 }), { nil: undefined }),
+    tokensPerMinute: fc.option(fc.integer({ min: 0, max: 400 }), { nil: undefined }),
+    concurrentRequests: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }),
+    daily: fc.option(fc.integer({ min: 0, max: 3_000 }), { nil: undefined }),
+  }),
+  key: fc.record({
+    requestsPerMinute: fc.option(fc.integer({ min: 0, max: 6 }), { nil: undefined }),
+    requestsPerSecond: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
+    tokensPerMinute: fc.option(fc.integer({ min: 0, max: 300 }), { nil: undefined }),
+    total: fc.option(fc.integer({ min: 0, max: 2_000 }), { nil: undefined }),
+  }),
+});
+
+const stepArb: fc.Arbitrary<Step> = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      op: fc.constant("admit" as const),
+      // Mostly inside a second, sometimes across seconds, now and then past a whole window.
+      afterMs: fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 0, max: 400 }) }, { weight: 2, arbitrary: fc.integer({ min: 400, max: 9_000 }) }, { weight: 1, arbitrary: fc.integer({ min: 55_000, max: 70_000 }) }),
+      tokens: fc.integer({ min: 0, max: 120 }),
+      micros: fc.integer({ min: 0, max: 400 }),
+      withKey: fc.boolean(),
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant("settle" as const), pick: fc.nat(), tokens: fc.integer({ min: 0, max: 200 }), micros: fc.integer({ min: 0, max: 600 }) }) },
+);
+
+type Limits = typeof limitsArb extends fc.Arbitrary<infer T> ? T : never;
+
+function bucketsOf(limits: Limits, run: string): { user: Bucket; key: Bucket } {
+  const { daily, ...userLimits } = limits.user;
+  const { total, ...keyLimits } = limits.key;
+  return {
+    user: { scope: `user:${run}`, ...userLimits, budgets: daily === undefined ? [] : [{ period: "DAILY", capMicros: BigInt(daily) }] },
+    key: { scope: `key:${run}`, ...keyLimits, budgets: total === undefined ? [] : [{ period: "TOTAL", capMicros: BigInt(total) }] },
+  };
+}
+
+/** What a client sees of a verdict (the ticket is engine-specific). */
+function seen(result: AdmitResult) {
+  return result.ok ? { ok: true, headers: result.headers } : { ok: false, reason: result.reason, message: result.message, retry: result.retryAfterSeconds, headers: result.headers };
+}
+
+describe("the Redis and the in-process admission engines agree", () => {
+  it("on random traffic against random limits", async () => {
+    await fc.assert(
+      fc.asyncProperty(limitsArb, fc.array(stepArb, { minLength: 5, maxLength: 40 }), async (limits, steps) => {
+        const run = randomBytes(5).toString("hex");
+        const prefix = `tollgate-test:agree:${run}:`;
+        const memory = createMemoryAdmission();
+        const shared = createRedisAdmission(redis, { timeoutMs: 5_000, rateLimitFailMode: "closed", budgetFailMode: "closed", keyPrefix: prefix });
+        const { user, key } = bucketsOf(limits, run);
+        const open: { memory: AdmissionTicket; redis: AdmissionTicket }[] = [];
+        // Mid-second, so second boundaries fall inside the run.
+        let now = Math.floor(Date.now() / 1000) * 1000 + 437;
+        try {
+          for (const step of steps) {
+            if (step.op === "admit") {
+              now += step.afterMs;
+              const buckets = step.withKey ? [user, key] : [user];
+              const estimate = { tokens: step.tokens, micros: BigInt(step.micros) };
+              const [inMemory, inRedis] = [await memory.admit(buckets, estimate, now), await shared.admit(buckets, estimate, now)];
+              expect(seen(inRedis), `admit at +${now % 100_000} ms`).toEqual(seen(inMemory));
+              if (inMemory.ok && inRedis.ok) open.push({ memory: inMemory.ticket, redis: inRedis.ticket });
+            } else if (open.length > 0) {
+              const [ticket] = open.splice(step.pick % open.length, 1);
+              const actual = { tokens: step.tokens, micros: BigInt(step.micros) };
+              await memory.settle(ticket!.memory, actual);
+              await shared.settle(ticket!.redis, actual);
+            }
+          }
+        } finally {
+          await Promise.all([memory.close(), shared.close()]);
+          const keys = await redis.keys(`${prefix}*`);
+          if (keys.length > 0) await redis.del(...keys);
+        }
+      }),
+      { numRuns: Number(process.env.TOLLGATE_PROPERTY_RUNS ?? 120) },
+    );
+  }, 120_000);
+});
