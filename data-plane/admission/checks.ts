@@ -3,11 +3,15 @@ import type { Bucket } from "../contracts.ts";
 import type { BudgetPeriod } from "../../shared/policy/index.ts";
 import { budgetWindowOf } from "./windows.ts";
 
-type LimitKind = "requests" | "requestsPerSecond" | "tokens" | "concurrency";
+import { EXACT_MINUTE_LIMIT, MINUTE_MS, SECOND_MS } from "./windows.ts";
+
+type LimitKind = "requests" | "tokens" | "concurrency";
 // One member per kind, so comparing `kind` narrows a Check all the way down to BudgetCheck.
 export type LimitCheck = { [K in LimitKind]: { kind: K; scope: string; limit: number } }[LimitKind];
+/** Requests counted exactly, one entry per admission, over `windowMs` (windows.ts explains when). */
+export type RequestLogCheck = { kind: "requestLog"; scope: string; limit: number; windowMs: number };
 export type BudgetCheck = { kind: "budget"; scope: string; period: BudgetPeriod; capMicros: bigint; windowStart: number; windowEnd: number | null };
-export type Check = LimitCheck | BudgetCheck;
+export type Check = LimitCheck | RequestLogCheck | BudgetCheck;
 
 /**
  * Per bucket: requests per minute, per second, tokens, concurrency, then budgets in the bucket's order. `at` picks the
@@ -17,8 +21,9 @@ export function checksOf(buckets: readonly Bucket[], at: number): Check[] {
   const checks: Check[] = [];
   for (const bucket of buckets) {
     const { scope } = bucket;
-    if (bucket.requestsPerMinute != null) checks.push({ kind: "requests", scope, limit: bucket.requestsPerMinute });
-    if (bucket.requestsPerSecond != null) checks.push({ kind: "requestsPerSecond", scope, limit: bucket.requestsPerSecond });
+    const rpm = bucket.requestsPerMinute;
+    if (rpm != null) checks.push(rpm <= EXACT_MINUTE_LIMIT ? { kind: "requestLog", scope, limit: rpm, windowMs: MINUTE_MS } : { kind: "requests", scope, limit: rpm });
+    if (bucket.requestsPerSecond != null) checks.push({ kind: "requestLog", scope, limit: bucket.requestsPerSecond, windowMs: SECOND_MS });
     if (bucket.tokensPerMinute != null) checks.push({ kind: "tokens", scope, limit: bucket.tokensPerMinute });
     if (bucket.concurrentRequests != null) checks.push({ kind: "concurrency", scope, limit: bucket.concurrentRequests });
     for (const budget of bucket.budgets) {

@@ -4,12 +4,12 @@ import type { BudgetPeriod } from "../../shared/policy/index.ts";
 import { type BudgetCheck, type Check, checksOf } from "./checks.ts";
 import { admitResult, type Verdict, type WindowState } from "./verdict.ts";
 import { DEFAULT_CONCURRENCY_LEASE_MS, ticketFor, wholeMicros, wholeTokens } from "./tickets.ts";
-import { BURST_WINDOW_MS, fits, fitsMicros, secondIndex, SlidingCounter, SlidingLog, WINDOW_SECONDS } from "./windows.ts";
+import { fits, fitsMicros, secondIndex, SlidingCounter, SlidingLog, WINDOW_SECONDS } from "./windows.ts";
 
 interface ScopeCounters {
   requests: SlidingCounter;
-  /** Requests per second: the times of the last second's admissions. */
-  burst: SlidingLog;
+  /** Exactly counted request windows (per second, small per-minute limits) by window length: recent admission times. */
+  logs: Map<number, SlidingLog>;
   tokens: SlidingCounter;
   /** Ticket id → lease end (epoch ms). */
   leases: Map<string, number>;
@@ -28,10 +28,16 @@ export function createMemoryAdmission(options: { concurrencyLeaseMs?: number } =
   function countersOf(scope: string): ScopeCounters {
     let counters = scopes.get(scope);
     if (!counters) {
-      counters = { requests: new SlidingCounter(), burst: new SlidingLog(), tokens: new SlidingCounter(), leases: new Map(), spend: new Map() };
+      counters = { requests: new SlidingCounter(), logs: new Map(), tokens: new SlidingCounter(), leases: new Map(), spend: new Map() };
       scopes.set(scope, counters);
     }
     return counters;
+  }
+
+  function logOf(counters: ScopeCounters, windowMs: number): SlidingLog {
+    let log = counters.logs.get(windowMs);
+    if (!log) counters.logs.set(windowMs, (log = new SlidingLog(windowMs)));
+    return log;
   }
 
   function spentIn(counters: ScopeCounters, check: BudgetCheck): bigint {
@@ -57,11 +63,12 @@ export function createMemoryAdmission(options: { concurrencyLeaseMs?: number } =
           verdict.failed = i;
           verdict.waitMs = cost > check.limit ? WINDOW_SECONDS * 1000 : counter.freesInMs(Math.max(1, counter.total + cost - check.limit), now);
         }
-      } else if (check.kind === "requestsPerSecond") {
-        const count = counters.burst.prune(now);
+      } else if (check.kind === "requestLog") {
+        const log = logOf(counters, check.windowMs);
+        const count = log.prune(now);
         if (verdict.failed < 0 && !fits(count, 1, check.limit)) {
           verdict.failed = i;
-          verdict.waitMs = check.limit < 1 ? BURST_WINDOW_MS : counters.burst.freesInMs(count + 1 - check.limit, now);
+          verdict.waitMs = check.limit < 1 ? check.windowMs : log.freesInMs(count + 1 - check.limit, now);
         }
       } else if (check.kind === "concurrency") {
         for (const [id, end] of counters.leases) if (end <= now) counters.leases.delete(id);
@@ -76,7 +83,7 @@ export function createMemoryAdmission(options: { concurrencyLeaseMs?: number } =
       checks.forEach((check, i) => {
         const counters = countersOf(check.scope);
         if (check.kind === "requests") counters.requests.add(seconds[i]!, 1);
-        else if (check.kind === "requestsPerSecond") counters.burst.add(now);
+        else if (check.kind === "requestLog") logOf(counters, check.windowMs).add(now);
         else if (check.kind === "tokens") counters.tokens.add(seconds[i]!, ticket.reservedTokens);
         else if (check.kind === "concurrency") counters.leases.set(ticket.id, now + leaseMs);
         else if (ticket.reservedMicros !== 0n) counters.spend.set(check.period, { windowStart: check.windowStart, used: spentIn(counters, check) + ticket.reservedMicros });
@@ -96,7 +103,7 @@ export function createMemoryAdmission(options: { concurrencyLeaseMs?: number } =
     for (const check of checks) {
       if (check.kind === "budget" || check.kind === "concurrency" || (check.kind === "tokens") !== (kind === "tokens")) continue;
       const counters = countersOf(check.scope);
-      const window = check.kind === "requestsPerSecond" ? counters.burst : counters[check.kind];
+      const window = check.kind === "requestLog" ? logOf(counters, check.windowMs) : counters[check.kind];
       const used = window instanceof SlidingLog ? window.size : window.total;
       const remaining = Math.max(0, check.limit - used);
       if (!best || remaining < best.remaining) {

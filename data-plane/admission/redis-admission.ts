@@ -7,7 +7,7 @@ import { ADMIT_SCRIPT, SETTLE_SCRIPT } from "./redis-admit-script.ts";
 import { createSettleReplay, type FailedSettle, neverSent } from "./settle-replay.ts";
 import { admitResult, unavailableResult, type Verdict, type WindowState } from "./verdict.ts";
 import { DEFAULT_CONCURRENCY_LEASE_MS, ticketFor, wholeMicros, wholeTokens } from "./tickets.ts";
-import { secondIndex } from "./windows.ts";
+import { SECOND_MS, secondIndex } from "./windows.ts";
 
 export type FailMode = "open" | "closed";
 
@@ -32,8 +32,8 @@ export interface RedisAdmissionOptions {
  * a new minute (not on every write), so it must cover that minute plus the window after it, with room for clock skew.
  */
 const RATE_TTL_MS = 180_000;
-const KIND_CODES = { requests: "r", requestsPerSecond: "s", tokens: "t", concurrency: "c", budget: "b" } as const;
-const KEY_SUFFIXES = { requests: "rpm", requestsPerSecond: "rps", tokens: "tpm", concurrency: "concurrency" } as const;
+const KIND_CODES = { requests: "r", requestLog: "s", tokens: "t", concurrency: "c", budget: "b" } as const;
+const KEY_SUFFIXES = { requests: "rpm", tokens: "tpm", concurrency: "concurrency" } as const;
 
 interface ScriptedRedis extends Redis {
   tollgateAdmit(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<number[]>;
@@ -48,6 +48,7 @@ export function counterKey(keyPrefix: string, buckets: readonly Bucket[], check:
   const tag = (buckets.find((bucket) => !bucket.scope.startsWith("key:")) ?? buckets[0])?.scope ?? check.scope;
   const base = `${keyPrefix}{${tag}}:${check.scope}`;
   if (check.kind === "budget") return `${base}:budget:${check.period}:${check.windowStart}`;
+  if (check.kind === "requestLog") return `${base}:${check.windowMs === SECOND_MS ? "rps" : `rlog${check.windowMs}`}`;
   return `${base}:${KEY_SUFFIXES[check.kind]}`;
 }
 
@@ -102,7 +103,7 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
     keysAndArgs.push(secondIndex(now), now, ticket.reservedTokens, ticket.reservedMicros.toString(), ticket.id, leaseMs, RATE_TTL_MS);
     for (const check of checks) {
       if (check.kind === "budget") keysAndArgs.push("b", check.capMicros.toString(), check.windowEnd ?? 0);
-      else keysAndArgs.push(KIND_CODES[check.kind], check.limit, 0);
+      else keysAndArgs.push(KIND_CODES[check.kind], check.limit, check.kind === "requestLog" ? check.windowMs : 0);
     }
     let call: Promise<number[]> | undefined;
     try {
@@ -148,7 +149,7 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
     // Requests stay counted once made; tokens, slots and spend are replaced by what really happened.
     const releaseOnly = retry?.releaseOnly === true;
     const checks = checksOf(ticket.buckets, ticket.at).filter((check) =>
-      releaseOnly ? check.kind === "concurrency" : check.kind !== "requests" && check.kind !== "requestsPerSecond",
+      releaseOnly ? check.kind === "concurrency" : check.kind !== "requests" && check.kind !== "requestLog",
     );
     if (checks.length === 0) return true;
     try {

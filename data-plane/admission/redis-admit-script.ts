@@ -38,18 +38,19 @@ end
 /**
  * Keys (one per check, in check order):
  *   requests / tokens per minute: the hash above, expiring RATE_TTL after the write that opened its newest minute
- *   requests per second: sorted set ticket id → admission time (ms), entries older than BURST_MS dropped on every admit
+ *   request log (per second, small per-minute limits): sorted set ticket id → admission time (ms), entries older
+ *                      than the check's window dropped on every admit
  *   concurrency:       sorted set ticket id → lease end (ms); expired leases are dropped on every admit
  *   budget:            integer micro-dollars spent + reserved in one period window, expires at the window's end
  * ARGV: second, now ms, estimated tokens, estimated micros, ticket id, lease ms, rate ttl ms,
- *   then per check: kind ("r" | "s" | "t" | "c" | "b"), limit (cap for "b"), window end ms (0 = never).
+ *   then per check: kind ("r" | "s" | "t" | "c" | "b"), limit (cap for "b"), then for "b" the window end ms (0 =
+ *   never), for "s" the window length ms, else 0.
  * Returns { failed check (0-based, -1 = admitted), wait ms, requests limit/remaining/reset ms, tokens limit/remaining/reset ms }
  * with limit -1 when no check of that dimension exists; a per-second request limit competes for the requests headers.
  * Nothing is counted unless every check passes; a denial writes only what sliding a window forward changed.
  */
 export const ADMIT_SCRIPT = `
 local W = 60
-local BURST_MS = 1000
 local index = tonumber(ARGV[1])
 local now = tonumber(ARGV[2])
 local tokens = tonumber(ARGV[3])
@@ -137,15 +138,16 @@ for c = 1, #KEYS do
       if cost > limit then waitMs = W * 1000 else waitMs = freesIn(c, math.max(1, total + cost - limit)) end
     end
   elseif kind == 's' then
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - BURST_MS)
+    local span = tonumber(ARGV[base + 3])
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - span)
     local count = redis.call('ZCARD', key)
     totals[c] = count
     if failed < 0 and count >= limit then
       failed = c - 1
-      waitMs = BURST_MS
+      waitMs = span
       if limit >= 1 then
         local entry = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
-        waitMs = tonumber(entry[2]) + BURST_MS - now
+        waitMs = tonumber(entry[2]) + span - now
       end
     end
   elseif kind == 'c' then
@@ -215,7 +217,7 @@ for c = 1, #KEYS do
   elseif admitted and kind == 's' then
     redis.call('ZADD', key, now, ticket)
     totals[c] = totals[c] + 1
-    redis.call('PEXPIRE', key, BURST_MS * 2)
+    redis.call('PEXPIRE', key, tonumber(ARGV[base + 3]) * 2)
   elseif admitted and kind == 'c' then
     redis.call('ZADD', key, now + lease, ticket)
     redis.call('PEXPIRE', key, lease)
@@ -237,7 +239,7 @@ local function tightest(tokensDimension)
   if totals[best] <= 0 then return bestLimit, bestRemaining, 0 end
   if ARGV[7 + (best - 1) * 3 + 1] == 's' then
     local entry = redis.call('ZRANGE', KEYS[best], 0, 0, 'WITHSCORES')
-    return bestLimit, bestRemaining, tonumber(entry[2]) + BURST_MS - now
+    return bestLimit, bestRemaining, tonumber(entry[2]) + tonumber(ARGV[7 + (best - 1) * 3 + 3]) - now
   end
   return bestLimit, bestRemaining, (oldests[best] + W + 1) * 1000 - now
 end

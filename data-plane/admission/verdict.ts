@@ -1,7 +1,7 @@
 // What an admission engine decided, turned into the contract's result: reason, message, Retry-After, x-ratelimit-*.
 import type { AdmissionTicket, AdmitResult } from "../contracts.ts";
 import type { Check } from "./checks.ts";
-import { formatReset, retryAfterSeconds } from "./windows.ts";
+import { formatReset, retryAfterSeconds, SECOND_MS } from "./windows.ts";
 
 /** The tightest window of one dimension (least remaining after this request), for the x-ratelimit-* headers. */
 export interface WindowState {
@@ -45,7 +45,7 @@ export function admitResult(verdict: Verdict, checks: readonly Check[], ticket: 
   // Concurrency frees when a request finishes, which is usually soon; a per-second wait rounds up to 1 s.
   const retryAfter = retryAfterSeconds(check.kind === "concurrency" ? 1000 : verdict.waitMs);
   headers["retry-after"] = String(retryAfter);
-  const what = `${check.limit} ${LIMIT_NAMES[check.kind]}`;
+  const what = `${check.limit} ${check.kind === "requestLog" ? (check.windowMs === SECOND_MS ? "requests per second" : "requests per minute") : LIMIT_NAMES[check.kind]}`;
   return {
     ok: false,
     reason: "rate_limited",
@@ -57,7 +57,6 @@ export function admitResult(verdict: Verdict, checks: readonly Check[], ticket: 
 
 const LIMIT_NAMES = {
   requests: "requests per minute",
-  requestsPerSecond: "requests per second",
   tokens: "tokens per minute",
   concurrency: "concurrent requests",
 } as const;

@@ -4,22 +4,29 @@ import { budgetWindow } from "../../shared/policy/budgets.ts";
 import type { BudgetPeriod } from "../../shared/policy/index.ts";
 
 /**
- * Minute windows (requests and tokens per minute) are sliding: counts are kept per second, and a request is checked
- * against the current second plus the 60 before it. Every 60-second span therefore lies inside what is counted, so no
- * rolling minute ever admits more than the limit; under saturation a client gets limit × 60/61 (≥ 0.98×) per minute.
+ * Minute windows (tokens, and requests above EXACT_MINUTE_LIMIT per minute) are sliding: counts are kept per second,
+ * and a request is checked against the current second plus the 60 before it. Every 60-second span therefore lies
+ * inside what is counted, so no rolling minute ever admits more than the limit; under saturation a client gets
+ * limit × 60/61 (≥ 0.98×) per minute. For a small limit the slot is coarse against the spacing of the requests: a
+ * client sending 5 per minute exactly on time would see one in six refused (the one 60 s after its predecessor still
+ * finds it in the 61st slot), so request limits up to EXACT_MINUTE_LIMIT per minute use the sliding log below.
  * A fixed window would allow 2× across a minute boundary, a two-window weighted estimate up to ~2× for bursty traffic.
  * Counting in 1 s slots keeps a counter at ≤ 64 hash fields whatever the limit, and tokens are weights, not events.
  *
- * The second window (requests per second, a burst limit) is a sliding log instead: one entry per admitted request,
- * holding its time, forgotten exactly BURST_WINDOW_MS later. Slots would not do at this scale: 1 s slots admit only
+ * The second window (requests per second, a burst limit), and the minute of small request limits, is a sliding log
+ * instead: one entry per admitted request, holding its time, forgotten exactly one window later. Slots would not do at this scale: 1 s slots admit only
  * half the limit per second under saturation (limit per 2 s), 50 ms slots 1000/1050 ≈ 0.95×, right at the edge of
  * what a limit should give. The log is exact: every span of 1000 ms holds at most `limit` admissions, and a saturating
  * client gets exactly `limit` per second, each slot freeing 1000 ms after it was taken. Its size is bounded by the
- * limit (one entry per request admitted in the last second), which is small for a burst limit.
+ * limit (one entry per request admitted in the last window), which is small for a burst limit and for request limits
+ * up to EXACT_MINUTE_LIMIT per minute.
  * The Lua script in redis-admit-script.ts implements the same rules; keep the two in step.
  */
 export const WINDOW_SECONDS = 60;
-export const BURST_WINDOW_MS = 1_000;
+export const SECOND_MS = 1_000;
+export const MINUTE_MS = 60_000;
+/** Request-per-minute limits up to this are counted exactly by a log (at most this many entries per scope). */
+export const EXACT_MINUTE_LIMIT = 1_000;
 
 export function secondIndex(ms: number): number {
   return Math.floor(ms / 1000);
@@ -90,13 +97,15 @@ export class SlidingCounter {
   }
 }
 
-/** Admission times of one scope within the last BURST_WINDOW_MS, oldest first; the twin of the Redis sorted set. */
+/** Admission times of one scope within the last `windowMs`, oldest first; the twin of the Redis sorted set. */
 export class SlidingLog {
   private times: number[] = [];
 
-  /** Forgets what left the window at `nowMs` (an entry counts for BURST_WINDOW_MS from its time); returns the count. */
+  constructor(readonly windowMs: number) {}
+
+  /** Forgets what left the window at `nowMs` (an entry counts for windowMs from its time); returns the count. */
   prune(nowMs: number): number {
-    const cut = nowMs - BURST_WINDOW_MS;
+    const cut = nowMs - this.windowMs;
     let drop = 0;
     while (drop < this.times.length && this.times[drop]! <= cut) drop++;
     if (drop > 0) this.times = this.times.slice(drop);
@@ -118,7 +127,7 @@ export class SlidingLog {
   freesInMs(amount: number, nowMs: number): number {
     if (amount <= 0) return 0;
     const entry = this.times[amount - 1];
-    return entry === undefined ? BURST_WINDOW_MS : entry + BURST_WINDOW_MS - nowMs;
+    return entry === undefined ? this.windowMs : entry + this.windowMs - nowMs;
   }
 }
 

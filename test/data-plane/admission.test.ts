@@ -113,29 +113,34 @@ describe.each(engines)("$name admission", ({ rig }) => {
     const start = Math.floor(Date.now() / 1000) * 1000;
     const limited = bucket("user:headers", { rpm: 2 });
     const first = await a.admit([limited], none, start);
-    expect(first.headers).toMatchObject({ "x-ratelimit-limit-requests": "2", "x-ratelimit-remaining-requests": "1", "x-ratelimit-reset-requests": "1m1s" });
+    expect(first.headers).toMatchObject({ "x-ratelimit-limit-requests": "2", "x-ratelimit-remaining-requests": "1", "x-ratelimit-reset-requests": "1m0s" });
     await a.admit([limited], none, start + 10_000);
     const denied = await a.admit([limited], none, start + 20_000);
-    expect(denied).toMatchObject({ ok: false, reason: "rate_limited", retryAfterSeconds: 41 });
+    expect(denied).toMatchObject({ ok: false, reason: "rate_limited", retryAfterSeconds: 40 });
     expect(denied.headers).toMatchObject({
-      "retry-after": "41",
+      "retry-after": "40",
       "x-ratelimit-limit-requests": "2",
       "x-ratelimit-remaining-requests": "0",
-      "x-ratelimit-reset-requests": "41s",
+      "x-ratelimit-reset-requests": "40s",
     });
-    // Sliding, not fixed: the first request frees its slot 61 s after its second began, the second one 10 s later.
-    expect((await a.admit([limited], none, start + 60_999)).ok).toBe(false);
-    expect((await a.admit([limited], none, start + 61_000)).ok).toBe(true);
-    expect((await a.admit([limited], none, start + 62_000)).ok).toBe(false);
+    // Sliding and exact (a small limit is a log): the first request frees its place 60 s after it, the second 10 s later.
+    expect((await a.admit([limited], none, start + 59_999)).ok).toBe(false);
+    expect((await a.admit([limited], none, start + 60_000)).ok).toBe(true);
+    expect((await a.admit([limited], none, start + 61_000)).ok).toBe(false);
+    expect((await a.admit([limited], none, start + 70_000)).ok).toBe(true);
   });
 
-  it("no 60-second span admits more than the limit, and a saturating client still gets at least 0.95× per minute", async () => {
+  // Small request limits are a log; token minutes (and request limits above EXACT_MINUTE_LIMIT) count in 1 s slots.
+  it.each([
+    { counted: "requests (log)", spec: { rpm: 30 }, estimate: none },
+    { counted: "tokens (1 s slots)", spec: { tpm: 30 }, estimate: { tokens: 1, micros: 0n } },
+  ])("no 60-second span admits more than the limit, and a saturating client still gets at least 0.95× per minute: $counted", async ({ spec, estimate }) => {
     const { a } = await rig();
     const start = Math.floor(Date.now() / 1000) * 1000;
-    const limited = bucket("user:accuracy", { rpm: 30 });
+    const limited = bucket("user:accuracy", spec);
     const times: number[] = [];
     // A client retrying every 250 ms for five minutes, starting mid-second so second boundaries are tested.
-    for (let t = start + 500; t < start + 300_500; t += 250) if ((await a.admit([limited], none, t)).ok) times.push(t);
+    for (let t = start + 500; t < start + 300_500; t += 250) if ((await a.admit([limited], estimate, t)).ok) times.push(t);
     for (let i = 0; i < times.length; i++) {
       const inSpan = times.filter((t) => t >= times[i]! && t < times[i]! + 60_000).length;
       expect(inSpan).toBeLessThanOrEqual(30);
@@ -470,21 +475,23 @@ describe("redis admission of counters written by an older version", () => {
       await deleteKeys(redis, prefix);
       await redis.quit();
     });
-    const limited = bucket("user:legacy", { rpm: 5 });
+    // Token minutes (and request minutes above EXACT_MINUTE_LIMIT) are the hashes that had the older layout.
+    const limited = bucket("user:legacy", { tpm: 5 });
+    const one = { tokens: 1, micros: 0n };
     const start = Math.floor(Date.now() / 1000) * 1000;
     const second = start / 1000;
     const [check] = checksOf([limited], start);
     const key = counterKey(prefix, [limited], check!);
     await redis.hset(key, { n: 3, l: second, [second - 30]: 2, [second]: 1 });
     await redis.pexpire(key, 120_000);
-    expect((await admission.admit([limited], none, start + 1_000)).ok).toBe(true);
-    expect((await admission.admit([limited], none, start + 1_000)).ok).toBe(true);
-    expect(await admission.admit([limited], none, start + 1_000)).toMatchObject({ ok: false, reason: "rate_limited" });
+    expect((await admission.admit([limited], one, start + 1_000)).ok).toBe(true);
+    expect((await admission.admit([limited], one, start + 1_000)).ok).toBe(true);
+    expect(await admission.admit([limited], one, start + 1_000)).toMatchObject({ ok: false, reason: "rate_limited" });
     expect(await redis.hget(key, "n")).toBe("5");
     expect(await redis.hexists(key, String(second - 30))).toBe(0);
-    // The three old requests leave 61 s after their newest second began.
-    expect((await admission.admit([limited], none, start + 60_999)).ok).toBe(false);
-    expect((await admission.admit([limited], none, start + 61_000)).ok).toBe(true);
+    // The three old tokens leave 61 s after their newest second began.
+    expect((await admission.admit([limited], one, start + 60_999)).ok).toBe(false);
+    expect((await admission.admit([limited], one, start + 61_000)).ok).toBe(true);
   });
 });
 
@@ -497,7 +504,7 @@ describe("redis admission keys", () => {
     expect(keys).toEqual([
       "tg:{va:tag}:key:tag:tpm",
       "tg:{va:tag}:key:tag:concurrency",
-      "tg:{va:tag}:va:tag:rpm",
+      "tg:{va:tag}:va:tag:rlog60000",
       `tg:{va:tag}:va:tag:budget:MONTHLY:${Date.UTC(2030, 4, 1)}`,
     ]);
   });
