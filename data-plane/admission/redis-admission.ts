@@ -3,7 +3,9 @@ import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { Admission, AdmissionTicket, AdmitResult, Bucket } from "../contracts.ts";
 import { type Check, checksOf, hasBudgets, hasRateLimits } from "./checks.ts";
+import { batchedScript } from "./batched-script.ts";
 import { ADMIT_SCRIPT, SETTLE_SCRIPT } from "./redis-admit-script.ts";
+import { createScriptBatcher } from "./script-batcher.ts";
 import { createSettleReplay, type FailedSettle, neverSent } from "./settle-replay.ts";
 import { admitResult, unavailableResult, type Verdict, type WindowState } from "./verdict.ts";
 import { DEFAULT_CONCURRENCY_LEASE_MS, ticketFor, wholeMicros, wholeTokens } from "./tickets.ts";
@@ -36,8 +38,8 @@ const KIND_CODES = { requests: "r", requestLog: "s", tokens: "t", concurrency: "
 const KEY_SUFFIXES = { requests: "rpm", tokens: "tpm", concurrency: "concurrency" } as const;
 
 interface ScriptedRedis extends Redis {
-  tollgateAdmit(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<number[]>;
-  tollgateSettle(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<number>;
+  tollgateAdmitMany(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown[]>;
+  tollgateSettleMany(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown[]>;
 }
 
 /**
@@ -61,8 +63,11 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
   const leaseMs = options.concurrencyLeaseMs ?? DEFAULT_CONCURRENCY_LEASE_MS;
   const client = redis as ScriptedRedis;
   // defineCommand sends EVALSHA and falls back to EVAL once if Redis lost the script (restart, SCRIPT FLUSH).
-  if (typeof client.tollgateAdmit !== "function") client.defineCommand("tollgateAdmit", { lua: ADMIT_SCRIPT });
-  if (typeof client.tollgateSettle !== "function") client.defineCommand("tollgateSettle", { lua: SETTLE_SCRIPT });
+  if (typeof client.tollgateAdmitMany !== "function") client.defineCommand("tollgateAdmitMany", { lua: batchedScript(ADMIT_SCRIPT) });
+  if (typeof client.tollgateSettleMany !== "function") client.defineCommand("tollgateSettleMany", { lua: batchedScript(SETTLE_SCRIPT) });
+  // Every admit and settle of one event-loop turn shares one EVALSHA (script-batcher.ts).
+  const admits = createScriptBatcher({ run: (numKeys, keysAndArgs) => client.tollgateAdmitMany(numKeys, ...keysAndArgs) });
+  const settles = createScriptBatcher({ run: (numKeys, keysAndArgs) => client.tollgateSettleMany(numKeys, ...keysAndArgs) });
   // Without a listener ioredis reports every failed reconnect as unhandled; outages surface through onDegraded.
   const ignoreConnectionError = () => undefined;
   redis.on("error", ignoreConnectionError);
@@ -107,7 +112,7 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
     }
     let call: Promise<number[]> | undefined;
     try {
-      call = client.tollgateAdmit(checks.length, ...keysAndArgs);
+      call = admits.call(checks.length, keysAndArgs) as Promise<number[]>;
       const reply = await withTimeout(call, timeoutMs);
       const verdict: Verdict = {
         failed: reply[0]!,
@@ -165,7 +170,7 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
         RATE_TTL_MS,
       );
       for (const check of checks) keysAndArgs.push(KIND_CODES[check.kind], check.kind === "budget" ? (check.windowEnd ?? 0) : 0);
-      await withTimeout(client.tollgateSettle(checks.length, ...keysAndArgs), timeoutMs);
+      await withTimeout(settles.call(checks.length, keysAndArgs), timeoutMs);
       return true;
     } catch (error) {
       // Until a replay lands, the reservation stays: tokens until their window passes, the slot until its lease ends,

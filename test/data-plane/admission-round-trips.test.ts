@@ -1,25 +1,27 @@
 // "At most one Redis round trip per request on the admission path" (proof issue), counted: two real gateways admit
 // against a redis-server of their own, and MONITOR lists every command a client sends (commands the Lua scripts run
-// inside Redis are marked "lua" and left out). Per admitted request: one EVALSHA of the admit script before the
-// answer, one of the settle script after it; a refusal: the admit alone; a request without limits: nothing.
+// inside Redis are marked "lua" and left out). Per admitted request: a place in one EVALSHA of the admit script before
+// the answer, and in one of the settle script after it (requests of one event-loop turn share an EVALSHA, see
+// data-plane/admission/script-batcher.ts); a refusal: the admit alone; a request without limits: nothing.
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { batchedScript } from "../../data-plane/admission/batched-script.ts";
 import { ADMIT_SCRIPT, SETTLE_SCRIPT } from "../../data-plane/admission/redis-admit-script.ts";
 import { createHash } from "node:crypto";
 import { type PrivateRedis, startPrivateRedis } from "../support/private-redis.ts";
 import { createMockModel, eventually, memberWithInferenceKey, startTestStack, type TestStack, waitForPolicy } from "../support/stack.ts";
 
 const sha = (script: string) => createHash("sha1").update(script).digest("hex");
-const ADMIT_SHA = sha(ADMIT_SCRIPT);
-const SETTLE_SHA = sha(SETTLE_SCRIPT);
+const ADMIT_SHA = sha(batchedScript(ADMIT_SCRIPT));
+const SETTLE_SHA = sha(batchedScript(SETTLE_SCRIPT));
 
 let own: PrivateRedis;
 let monitor: Redis;
 let stack: TestStack;
 let slug: string;
 let modelId: string;
-/** Commands clients sent, in order: the command name, plus the script for EVALSHA ("admit" | "settle"). */
-const sent: string[] = [];
+/** Commands clients sent, in order: the command name ("admit" | "settle" for the scripts) and the requests it carried. */
+const sent: { name: string; requests: number }[] = [];
 
 beforeAll(async () => {
   own = await startPrivateRedis();
@@ -27,8 +29,11 @@ beforeAll(async () => {
   monitor.on("monitor", (_time: string, args: string[], source: string) => {
     if (source === "lua") return;
     const name = args[0]!.toLowerCase();
-    if (name === "evalsha") sent.push(args[1] === ADMIT_SHA ? "admit" : args[1] === SETTLE_SHA ? "settle" : `evalsha ${args[1]}`);
-    else sent.push(name);
+    if (name !== "evalsha" && name !== "eval") return void sent.push({ name, requests: 1 });
+    // A batch's ARGV[1] is how many requests it carries (batched-script.ts).
+    const requests = Number(args[3 + Number(args[2])]);
+    const script = name === "eval" ? sha(args[1]!) : args[1];
+    sent.push({ name: script === ADMIT_SHA ? "admit" : script === SETTLE_SHA ? "settle" : `${name} ${script}`, requests });
   });
   // Admission on the private Redis; the change bus stays on the shared one (startTestStack's).
   stack = await startTestStack({ instances: 2, env: { REDIS_URL: own.url } });
@@ -68,17 +73,21 @@ const post = (secret: string, i: number) =>
     body: JSON.stringify({ model: slug, max_tokens: 16, messages: [{ role: "user", content: "count" }] }),
   }).then(async (r) => (await r.text(), r.status));
 
-/** Commands sent while `run` runs and until `expected` of them arrived (settles come after the answers). */
-async function commandsDuring(run: () => Promise<unknown>, expected: number): Promise<Record<string, number>> {
+/**
+ * Requests carried per command name while `run` runs and until `expected` requests were carried (settles come after
+ * the answers), and how many commands carried them.
+ */
+async function commandsDuring(run: () => Promise<unknown>, expected: number): Promise<{ requests: Record<string, number>; commands: number }> {
   await new Promise((r) => setTimeout(r, 300));
   const from = sent.length;
+  const carried = () => sent.slice(from).reduce((sum, c) => sum + c.requests, 0);
   await run();
-  await eventually(async () => expect(sent.length - from).toBeGreaterThanOrEqual(expected), 10_000);
+  await eventually(async () => expect(carried()).toBeGreaterThanOrEqual(expected), 10_000);
   // Anything sent beyond what is expected would show up here.
   await new Promise((r) => setTimeout(r, 300));
-  const counts: Record<string, number> = {};
-  for (const name of sent.slice(from)) counts[name] = (counts[name] ?? 0) + 1;
-  return counts;
+  const requests: Record<string, number> = {};
+  for (const c of sent.slice(from)) requests[c.name] = (requests[c.name] ?? 0) + c.requests;
+  return { requests, commands: sent.length - from };
 }
 
 const N = 60;
@@ -89,13 +98,15 @@ describe("Redis round trips on the admission path, counted on the wire", () => {
     const secret = await member(generous, generous);
     // Warm-up: each instance sends each script once as EVAL, then only its SHA.
     await commandsDuring(() => Promise.all([post(secret, 0), post(secret, 1)]), 4);
-    const counts = await commandsDuring(async () => {
+    const { requests, commands } = await commandsDuring(async () => {
       for (let i = 0; i < N; i += 10) {
         const statuses = await Promise.all(Array.from({ length: 10 }, (_, j) => post(secret, i + j)));
         expect(statuses.every((s) => s === 200)).toBe(true);
       }
     }, 2 * N);
-    expect(counts).toEqual({ admit: N, settle: N });
+    expect(requests).toEqual({ admit: N, settle: N });
+    // Each request rode in exactly one admit and one settle; concurrent ones shared them.
+    expect(commands).toBeLessThanOrEqual(2 * N);
   });
 
   it("a refused request costs one round trip (the admit) and no settle; a request without limits costs none", async () => {
@@ -106,12 +117,12 @@ describe("Redis round trips on the admission path, counted on the wire", () => {
       expect(statuses.sort()).toEqual([200, 200, 429, 429, 429]);
     }, 5);
     // Requests-only buckets have nothing to settle: requests stay counted once made.
-    expect(refusals).toEqual({ admit: 5 });
+    expect(refusals.requests).toEqual({ admit: 5 });
 
     const free = await member({}, {});
     const none = await commandsDuring(async () => {
       for (let i = 0; i < 4; i++) expect(await post(free, i)).toBe(200);
     }, 0);
-    expect(none).toEqual({});
+    expect(none).toEqual({ requests: {}, commands: 0 });
   });
 });

@@ -1,0 +1,97 @@
+import { randomBytes } from "node:crypto";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { batchArguments, batchedScript } from "../../data-plane/admission/batched-script.ts";
+import { createScriptBatcher } from "../../data-plane/admission/script-batcher.ts";
+import { redisUrl } from "../support/database.ts";
+
+describe("batched script", () => {
+  let redis: Redis;
+  const prefix = `tollgate-test:${randomBytes(6).toString("hex")}:`;
+  // A script of the admission scripts' shape: reads KEYS and ARGV, writes, ends in a return.
+  const single = "local total = redis.call('INCRBY', KEYS[1], ARGV[1])\nreturn { total, #KEYS, #ARGV, ARGV[#ARGV] }";
+  const script = batchedScript(single);
+
+  beforeAll(() => {
+    redis = new Redis(redisUrl);
+  });
+  afterAll(async () => {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+    await redis.quit();
+  });
+
+  it("runs the one-request script once per call, in order, each run seeing the writes before it", async () => {
+    const calls = [
+      { numKeys: 1, keysAndArgs: [`${prefix}a`, 5, "first"] },
+      { numKeys: 2, keysAndArgs: [`${prefix}a`, `${prefix}b`, 2, "x", "second"] },
+      { numKeys: 1, keysAndArgs: [`${prefix}b`, 7, "third"] },
+      { numKeys: 1, keysAndArgs: [`${prefix}a`, 1, "fourth"] },
+    ];
+    const { numKeys, keysAndArgs } = batchArguments(calls);
+    const replies = await redis.eval(script, numKeys, ...keysAndArgs);
+    expect(replies).toEqual([
+      [5, 1, 2, "first"],
+      [7, 2, 3, "second"],
+      [7, 1, 2, "third"],
+      [8, 1, 2, "fourth"],
+    ]);
+  });
+});
+
+describe("script batcher", () => {
+  function recordingRun(fail = false) {
+    const batches: { numKeys: number; keysAndArgs: (string | number)[] }[] = [];
+    return {
+      batches,
+      run: async (numKeys: number, keysAndArgs: (string | number)[]) => {
+        batches.push({ numKeys, keysAndArgs });
+        if (fail) throw new Error("redis is gone");
+        const n = Number(keysAndArgs[numKeys]);
+        // Reply with each call's first arg, found through the batch header, as the Lua wrapper would.
+        const replies: unknown[] = [];
+        let argAt = numKeys + 1 + 2 * n;
+        for (let r = 0; r < n; r++) {
+          replies.push(keysAndArgs[argAt]);
+          argAt += Number(keysAndArgs[numKeys + 2 + 2 * r]);
+        }
+        return replies;
+      },
+    };
+  }
+
+  it("sends the calls of one turn as one batch and gives each caller its own reply", async () => {
+    const rec = recordingRun();
+    const batcher = createScriptBatcher({ run: rec.run });
+    const replies = await Promise.all([batcher.call(1, ["k1", "one", 1]), batcher.call(2, ["k2", "k3", "two"]), batcher.call(0, ["three", 3, 3])]);
+    expect(replies).toEqual(["one", "two", "three"]);
+    expect(rec.batches).toHaveLength(1);
+    expect(rec.batches[0]!.numKeys).toBe(3);
+  });
+
+  it("a lone call goes out in the same turn's check phase, and later turns make their own batches", async () => {
+    const rec = recordingRun();
+    const batcher = createScriptBatcher({ run: rec.run });
+    expect(await batcher.call(1, ["k", "a"])).toBe("a");
+    expect(await batcher.call(1, ["k", "b"])).toBe("b");
+    expect(rec.batches).toHaveLength(2);
+  });
+
+  it("splits at maxCalls", async () => {
+    const rec = recordingRun();
+    const batcher = createScriptBatcher({ run: rec.run, maxCalls: 2 });
+    const replies = await Promise.all(["a", "b", "c", "d", "e"].map((arg) => batcher.call(1, ["k", arg])));
+    expect(replies).toEqual(["a", "b", "c", "d", "e"]);
+    expect(rec.batches.map((b) => b.keysAndArgs[b.numKeys])).toEqual([2, 2, 1]);
+  });
+
+  it("a failed batch rejects every call in it, and the next batch still runs", async () => {
+    const failing = recordingRun(true);
+    const batcher = createScriptBatcher({ run: failing.run });
+    const results = await Promise.allSettled([batcher.call(1, ["k", "a"]), batcher.call(1, ["k", "b"])]);
+    expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
+    expect(failing.batches).toHaveLength(1);
+    await expect(batcher.call(1, ["k", "c"])).rejects.toThrow("redis is gone");
+    expect(failing.batches).toHaveLength(2);
+  });
+});
