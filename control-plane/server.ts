@@ -1,6 +1,7 @@
 // The control-plane HTTP server: graphql-yoga (queries, mutations, SSE subscriptions, GraphiQL) plus graphql-ws.
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { format } from "node:util";
 import { createYoga } from "graphql-yoga";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
@@ -19,6 +20,8 @@ export interface ControlPlaneOptions {
   bus: ChangeBus;
   cipher: CredentialCipher;
   config: Config;
+  /** Where the server's own log lines go (masked errors' originals among them); yoga's console logger by default. */
+  log?: (line: string) => void;
 }
 
 export interface ControlPlaneServer {
@@ -36,6 +39,7 @@ export function createControlPlaneServer(options: ControlPlaneOptions): ControlP
     graphiql: options.config.graphiql,
     plugins: [...hardeningPlugins(options.config), ...httpPlugins(options)],
     landingPage: false,
+    ...(options.log ? { logging: lineLogger(options.log) } : {}),
     maskedErrors: { isDev: false },
     batching: { limit: MAX_BATCH_OPERATIONS },
     // The node handler below refuses oversized bodies first; this is yoga's own backstop at the same size.
@@ -104,3 +108,9 @@ export function createControlPlaneServer(options: ControlPlaneOptions): ControlP
 }
 
 type Enveloped = { execute: (args: unknown) => unknown; subscribe: (args: unknown) => unknown };
+
+/** yoga logs with console-style arguments; debug lines are dropped as its default logger does. */
+function lineLogger(log: (line: string) => void) {
+  const line = (level: string) => (...args: unknown[]) => log(`${level} ${format(...args)}`);
+  return { debug: () => {}, info: line("info"), warn: line("warn"), error: line("error") };
+}

@@ -42,6 +42,11 @@ export const configSchema = z.object({
   TOLLGATE_AUTO_MIGRATE: flag.default(true),
   /** Connections per process to Postgres (the embedded database always uses one). */
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1, "DATABASE_POOL_SIZE must be at least 1").max(200).default(10),
+  /**
+   * A query not answered by then fails: a database that hangs instead of refusing (a network partition, a frozen
+   * server) would otherwise hold control-plane requests and usage writes forever. As long as the snapshot load's own limit.
+   */
+  DATABASE_QUERY_TIMEOUT_MS: z.coerce.number().int().min(100, "DATABASE_QUERY_TIMEOUT_MS must be at least 100").default(60_000),
   GRAPHQL_MAX_BODY_BYTES: z.coerce.number().int().min(1024, "GRAPHQL_MAX_BODY_BYTES must be at least 1024").default(1_000_000),
   /** Schema introspection and the GraphiQL page: default on in embedded mode, off in production mode. */
   GRAPHQL_INTROSPECTION: flag.optional(),

@@ -9,11 +9,14 @@ export type Tx = Prisma.TransactionClient;
 export interface DbOptions {
   /** Sees every SQL statement (tests count them to prove there is no N+1). Off by default: it costs. */
   onQuery?: (sql: string) => void;
+  /** Client-side limit per query (DATABASE_QUERY_TIMEOUT_MS); none by default. */
+  queryTimeoutMs?: number;
 }
 
 export function createDb(connectionString: string, poolSize: number, options: DbOptions = {}): Db {
   // Bounded connect time and TCP keep-alive, so a database that vanishes fails requests instead of hanging them.
-  const adapter = new PrismaPg({ connectionString, max: poolSize, connectionTimeoutMillis: 5_000, keepAlive: true });
+  // A query past queryTimeoutMs fails and its connection is discarded, so a hung database cannot hold callers forever.
+  const adapter = new PrismaPg({ connectionString, max: poolSize, connectionTimeoutMillis: 5_000, keepAlive: true, query_timeout: options.queryTimeoutMs });
   const { onQuery } = options;
   if (!onQuery) return new PrismaClient({ adapter });
   const client = new PrismaClient({ adapter, log: [{ emit: "event", level: "query" }] });

@@ -26,7 +26,7 @@ export async function startServices(config: Config, log: (line: string) => void)
     if (applied.length > 0) log(`applied migrations: ${applied.join(", ")}`);
   }
   // PGlite is one connection; its socket server serialises clients, so one pooled connection is honest.
-  const prisma = createDb(databaseUrl, embedded ? 1 : config.DATABASE_POOL_SIZE);
+  const prisma = createDb(databaseUrl, embedded ? 1 : config.DATABASE_POOL_SIZE, { queryTimeoutMs: config.DATABASE_QUERY_TIMEOUT_MS });
   const bus = createChangeBus(config.REDIS_URL);
   log(config.REDIS_URL ? "change bus: Redis" : "change bus: in-process");
   return {

@@ -4,6 +4,7 @@ import type { Redis } from "ioredis";
 import type { Admission, AdmissionTicket, AdmitResult, Bucket } from "../contracts.ts";
 import { type Check, checksOf, hasBudgets, hasRateLimits } from "./checks.ts";
 import { ADMIT_SCRIPT, SETTLE_SCRIPT } from "./redis-admit-script.ts";
+import { createSettleReplay, type FailedSettle, neverSent } from "./settle-replay.ts";
 import { admitResult, unavailableResult, type Verdict, type WindowState } from "./verdict.ts";
 import { DEFAULT_CONCURRENCY_LEASE_MS, ticketFor, wholeMicros, wholeTokens } from "./tickets.ts";
 import { secondIndex } from "./windows.ts";
@@ -64,7 +65,8 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
   const instance = randomBytes(6).toString("base64url");
   let sequence = 0;
   const pending = new WeakSet<AdmissionTicket>();
-  const settling = new Set<Promise<void>>();
+  const settling = new Set<Promise<unknown>>();
+  const replay = createSettleReplay((failed) => settleCounted(failed.ticket, failed.actual, failed), () => redis.status === "ready");
 
   function report(kind: DegradedKind, error: unknown): void {
     try {
@@ -111,33 +113,38 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
       if (verdict.failed < 0) pending.add(ticket);
       return admitResult(verdict, checks, ticket);
     } catch (error) {
-      // A reply that lands after we gave up may still have reserved: hand that reservation straight back.
+      // A reply that lands after we gave up may still have reserved: hand that reservation straight back. A reply
+      // lost with its connection leaves that unknown: free the slot it may hold (spend and tokens stay counted).
       call?.then(
         (late) => {
           if (late[0]! < 0) void track(settleCounted(ticket, { tokens: 0, micros: 0n }));
         },
-        () => undefined,
+        (lost: unknown) => {
+          if (!neverSent(lost)) replay.add({ ticket, actual: { tokens: 0, micros: 0n }, releaseOnly: true });
+        },
       );
       return degraded(buckets, ticket, error);
     }
   }
 
-  function settle(ticket: AdmissionTicket, actual: { tokens: number; micros: bigint }): Promise<void> {
+  async function settle(ticket: AdmissionTicket, actual: { tokens: number; micros: bigint }): Promise<void> {
     // Deleting first makes a second (or concurrent) settle of the same ticket a no-op.
-    if (!pending.delete(ticket)) return Promise.resolve();
-    return track(settleCounted(ticket, actual));
+    if (!pending.delete(ticket)) return;
+    await track(settleCounted(ticket, actual));
   }
 
-  function track(work: Promise<void>): Promise<void> {
+  function track<T>(work: Promise<T>): Promise<T> {
     settling.add(work);
     void work.finally(() => settling.delete(work));
     return work;
   }
 
-  async function settleCounted(ticket: AdmissionTicket, actual: { tokens: number; micros: bigint }): Promise<void> {
+  /** Resolves false when Redis could not be reached; the settle is then replayed later (settle-replay.ts). */
+  async function settleCounted(ticket: AdmissionTicket, actual: { tokens: number; micros: bigint }, retry?: FailedSettle): Promise<boolean> {
     // Requests stay counted once made; tokens, slots and spend are replaced by what really happened.
-    const checks = checksOf(ticket.buckets, ticket.at).filter((check) => check.kind !== "requests");
-    if (checks.length === 0) return;
+    const releaseOnly = retry?.releaseOnly === true;
+    const checks = checksOf(ticket.buckets, ticket.at).filter((check) => (releaseOnly ? check.kind === "concurrency" : check.kind !== "requests"));
+    if (checks.length === 0) return true;
     try {
       if (redis.status !== "ready") throw new Error(`Redis is not connected (${redis.status})`);
       const keysAndArgs: (string | number)[] = checks.map((check) => counterKey(keyPrefix, ticket.buckets, check));
@@ -152,10 +159,17 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
       );
       for (const check of checks) keysAndArgs.push(KIND_CODES[check.kind], check.kind === "budget" ? (check.windowEnd ?? 0) : 0);
       await withTimeout(client.tollgateSettle(checks.length, ...keysAndArgs), timeoutMs);
+      return true;
     } catch (error) {
-      // The reservation stays: tokens until their window passes, the slot until its lease ends, the spend estimate
-      // until the budget window ends.
-      report("settle_failed", error);
+      // Until a replay lands, the reservation stays: tokens until their window passes, the slot until its lease ends,
+      // the spend estimate until the budget window ends.
+      const mayHaveApplied = !neverSent(error);
+      if (retry !== undefined) retry.releaseOnly ||= mayHaveApplied;
+      else {
+        report("settle_failed", error);
+        replay.add({ ticket, actual, releaseOnly: mayHaveApplied });
+      }
+      return false;
     }
   }
 
@@ -164,6 +178,7 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
     settle,
     async close() {
       await Promise.allSettled([...settling]);
+      replay.stop();
       redis.off("error", ignoreConnectionError);
     },
   };

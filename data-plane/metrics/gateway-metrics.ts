@@ -25,55 +25,72 @@ export interface GatewayMetrics {
   render(): Promise<{ contentType: string; body: string }>;
 }
 
+/**
+ * prom-client's labels() validates and hashes its label values on every call; the request path calls it several times
+ * per request, so each metric's children are kept per label values instead. Label values here are few (routes,
+ * statuses, reasons, provider names) and metrics are never reset, so the cache stays small and correct.
+ */
+function cachedChildren<M extends { labels(...values: string[]): unknown }>(metric: M): M {
+  const children = new Map<string, ReturnType<M["labels"]>>();
+  const labels = metric.labels.bind(metric) as (...values: string[]) => ReturnType<M["labels"]>;
+  metric.labels = ((...values: string[]) => {
+    const key = values.length === 1 ? values[0]! : values.join("\u0000");
+    let child = children.get(key);
+    if (child === undefined) children.set(key, (child = labels(...values)));
+    return child;
+  }) as M["labels"];
+  return metric;
+}
+
 export function createGatewayMetrics(options: { defaultMetrics?: boolean } = {}): GatewayMetrics {
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: "tollgate_data_plane_" });
   const registers = [registry];
-  const admissionDegraded = new Counter({
+  const admissionDegraded = cachedChildren(new Counter({
     name: "tollgate_admission_degraded_total",
     help: "Admission decisions taken without Redis, by kind (fail_open admits uncounted, unavailable refuses)",
     labelNames: ["kind"],
     registers,
-  });
+  }));
   return {
     registry,
-    requests: new Counter({
+    requests: cachedChildren(new Counter({
       name: "tollgate_requests_total",
       help: "Data-plane requests by route and response status",
       labelNames: ["route", "status"],
       registers,
-    }),
-    requestDuration: new Histogram({
+    })),
+    requestDuration: cachedChildren(new Histogram({
       name: "tollgate_request_duration_seconds",
       help: "Time from receiving a request to the end of its response",
       labelNames: ["route"],
       buckets: LATENCY_BUCKETS,
       registers,
-    }),
-    upstreamDuration: new Histogram({
+    })),
+    upstreamDuration: cachedChildren(new Histogram({
       name: "tollgate_upstream_response_seconds",
       help: "Time from calling a provider to its response headers",
       labelNames: ["provider"],
       buckets: LATENCY_BUCKETS,
       registers,
-    }),
-    tokens: new Counter({
+    })),
+    tokens: cachedChildren(new Counter({
       name: "tollgate_tokens_total",
       help: "Tokens charged, by direction (input, output, cached)",
       labelNames: ["direction"],
       registers,
-    }),
+    })),
     costMicros: new Counter({
       name: "tollgate_cost_micros_total",
       help: "Cost charged, in micro-dollars",
       registers,
     }),
-    rejections: new Counter({
+    rejections: cachedChildren(new Counter({
       name: "tollgate_rejections_total",
       help: "Requests refused before reaching a provider, by reason",
       labelNames: ["reason"],
       registers,
-    }),
+    })),
     openStreams: new Gauge({
       name: "tollgate_open_streams",
       help: "Responses currently being relayed from a provider",

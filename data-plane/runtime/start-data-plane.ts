@@ -10,7 +10,7 @@ import { createGatewayMetrics } from "../metrics/gateway-metrics.ts";
 import { closeUpstreams } from "../relay/upstream-client.ts";
 import { startGateway } from "../server/app.ts";
 import { startSnapshotSync } from "../snapshot/index.ts";
-import { createUsageWriter, prismaUsageWrite } from "../usage/index.ts";
+import { createUsageWriter, insertUsageRecords } from "../usage/index.ts";
 
 export interface DataPlaneServices {
   config: Config;
@@ -51,7 +51,7 @@ export async function startDataPlane(services: DataPlaneServices): Promise<DataP
       })
     : createMemoryAdmission();
   const usage = createUsageWriter({
-    write: prismaUsageWrite(prisma),
+    write: insertUsageRecords(prisma),
     log,
     onDropped: (count) => log(`usage writer dropped ${count} records (buffer full)`),
   });

@@ -70,8 +70,9 @@ class InferenceRequest {
     const slug = parsed.model;
     if (!this.snapshot.modelsBySlug.has(slug)) return this.refuse(gatewayError("model_not_found", `The model "${slug}" does not exist`), slug);
     if (!keyMayUse(this.key, slug)) return this.refuse(gatewayError("access_denied"), slug);
-    const routes = routesServing(this.key.principal.models.get(slug)!, endpoint, deps.adapterFor);
-    if (routes.length === 0) return this.refuse(gatewayError("no_available_route"), slug);
+    const granted = this.key.principal.models.get(slug)!;
+    const routes = routesServing(granted, endpoint, deps.adapterFor);
+    if (routes.length === 0) return this.refuse(servedElsewhere(granted, deps.adapterFor) ? wrongEndpoint(slug, endpoint) : gatewayError("no_available_route"), slug);
     const estimate = estimateUsage(endpoint, raw.length, parsed.body, routes[0], deps.config.DEFAULT_MAX_TOKENS_ESTIMATE);
     this.admit(parsed, routes, estimate).catch((error: unknown) => {
       deps.log(`[data-plane] admission failed unexpectedly: ${(error as Error).stack ?? String(error)}`);
@@ -119,6 +120,15 @@ class InferenceRequest {
     const call = new UpstreamCall(deps, endpoint, clientFormat(endpoint), exchange, key, parsed, this.clientHeaders, this.startedAt, verdict);
     await call.run(routes);
   }
+}
+
+/** A chat slug sent to /v1/messages is the client's mistake, not an outage: 404, not the 503 of a model without routes. */
+function servedElsewhere(routes: readonly RouteTarget[], adapterFor: (kind: string) => ProviderAdapter | undefined): boolean {
+  return routes.some((route) => adapterFor(route.providerKind) !== undefined);
+}
+
+function wrongEndpoint(slug: string, endpoint: EndpointKind): GatewayError {
+  return gatewayError("model_not_found", `The model "${slug}" is not served on this endpoint (${endpoint})`);
 }
 
 /** The model's routes whose provider adapter serves this endpoint; the same array when all of them do. */

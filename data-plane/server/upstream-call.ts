@@ -5,7 +5,7 @@ import { withStreamUsage } from "../providers/openai/stream-usage.ts";
 import type { UpstreamResponse } from "../relay/upstream-client.ts";
 import { isRetryableStatus, UpstreamError } from "../relay/upstream-error.ts";
 import { drainAnswer, type FailedAnswer } from "./drain-answer.ts";
-import { gatewayError, statusLine } from "./errors.ts";
+import { type GatewayError, gatewayError, statusLine } from "./errors.ts";
 import { estimateInputTokens } from "./estimate-usage.ts";
 import type { Exchange } from "./exchange.ts";
 import { type CallRecord, finishCall } from "./finish-call.ts";
@@ -16,6 +16,9 @@ import { orderRoutes } from "./route-order.ts";
 
 /** nginx's code for "client closed the request": recorded, never sent. */
 const CLIENT_CLOSED = 499;
+/** JSON.parse takes any depth, JSON.stringify overflows the stack past some thousands: the body is at fault, not the route. */
+const UNENCODABLE = "unencodable";
+const TOO_DEEP = gatewayError("invalid_request", "The request body is nested too deeply");
 
 export class UpstreamCall implements CallRecord {
   readonly requestId = randomUUID();
@@ -58,7 +61,12 @@ export class UpstreamCall implements CallRecord {
   };
 
   inputEstimate(): number {
-    return estimateInputTokens(this.endpoint, this.request.body);
+    try {
+      return estimateInputTokens(this.endpoint, this.request.body);
+    } catch {
+      // A body nested too deeply for the estimate's recursion; this runs while settling, which must not throw.
+      return 1;
+    }
   }
 
   private readonly onClientAbort = (): void => {
@@ -80,6 +88,7 @@ export class UpstreamCall implements CallRecord {
       if (this.finished) return;
       const route = ordered[i]!;
       const attempt = this.build(route);
+      if (attempt === UNENCODABLE) return this.refuse(TOO_DEEP);
       if (attempt === null) continue;
       this.route = route;
       const sentAt = performance.now();
@@ -110,14 +119,17 @@ export class UpstreamCall implements CallRecord {
     }
     if (this.finished) return;
     if (failed !== null) return this.passThrough(failed);
-    const error = gatewayError("no_available_route");
+    this.refuse(gatewayError("no_available_route"));
+  }
+
+  private refuse(error: GatewayError): void {
     this.deps.metrics.rejections.labels(error.kind).inc();
     this.exchange.sendError(error, this.responseHeaders);
     this.finish(error.status, null);
   }
 
   /** The upstream request for one route, or null when the route cannot be used (logged; the next one is tried). */
-  private build(route: RouteTarget): { request: UpstreamRequest; hideInjectedUsage: boolean } | null {
+  private build(route: RouteTarget): { request: UpstreamRequest; hideInjectedUsage: boolean } | typeof UNENCODABLE | null {
     const adapter = this.deps.adapterFor(route.providerKind)!;
     let body: Record<string, unknown> = { ...this.request.body, model: route.upstreamModel };
     let hideInjectedUsage = false;
@@ -130,6 +142,7 @@ export class UpstreamCall implements CallRecord {
     try {
       return { request: adapter.buildRequest(route, this.endpoint, body, this.clientHeaders), hideInjectedUsage };
     } catch (error) {
+      if (error instanceof RangeError) return UNENCODABLE;
       this.deps.log(`[data-plane] route ${route.routeId} unusable: ${(error as Error).message}`);
       return null;
     }

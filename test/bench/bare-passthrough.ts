@@ -1,8 +1,9 @@
-// Bare passthrough (own process): uWebSockets.js + the gateway's undici upstream client, relaying a body to the mock and back, no policy.
+// Bare passthrough (own process): uWebSockets.js + the gateway's undici upstream client, relaying a body to the mock and streaming the answer back, no policy.
 //   node --import tsx test/bench/bare-passthrough.ts --upstream http://127.0.0.1:MOCK   (prints its URL as the first stdout line)
 import { parseArgs } from "node:util";
 import type { HttpResponse } from "uWebSockets.js";
-import { createUpstreamClient } from "../../data-plane/relay/upstream-client.ts";
+import { createUpstreamClient, type UpstreamBody } from "../../data-plane/relay/upstream-client.ts";
+import { statusLine } from "../../data-plane/server/errors.ts";
 import { loadUws } from "../../data-plane/server/native-uws.ts";
 
 const { values } = parseArgs({ options: { upstream: { type: "string" }, port: { type: "string", default: "0" } } });
@@ -14,28 +15,75 @@ const upstreamUrl = `${values.upstream}/v1/chat/completions`;
 const uws = loadUws({ allowFallback: false });
 const client = createUpstreamClient();
 
+/**
+ * Relays the upstream body as it arrives, like the gateway's relay (data-plane/server/relay-response.ts) minus the
+ * usage scanning: writes inside cork() (data arrives outside any uWS callback), pauses the upstream body when write()
+ * reports backpressure and resumes it from onWritable.
+ */
 function relay(res: HttpResponse, state: { aborted: boolean }, body: Buffer): void {
   const controller = new AbortController();
+  let upstream: UpstreamBody | null = null;
+  let paused = false;
+  let finished = false;
   res.onAborted(() => {
     state.aborted = true;
     controller.abort();
+    upstream?.destroy();
   });
+  res.onWritable(() => {
+    if (paused && !state.aborted) {
+      paused = false;
+      upstream?.resume();
+    }
+    return true;
+  });
+  const open = () => !state.aborted && !finished;
   client.call({ url: upstreamUrl, method: "POST", headers: { "content-type": "application/json", authorization: "Bearer sk-bench" }, body }, controller.signal).then(
     (answer) => {
-      const chunks: Buffer[] = [];
-      answer.body.on("data", (chunk: Buffer) => chunks.push(chunk));
-      answer.body.on("error", () => state.aborted || res.cork(() => res.close()));
+      if (!open()) return void answer.body.destroy();
+      upstream = answer.body;
+      let headersSent = false;
+      let pending: Buffer | null = null;
+      let writeOk = true;
+      const writeHead = () => {
+        res.writeStatus(statusLine(answer.status));
+        const type = answer.headers["content-type"];
+        if (typeof type === "string") res.writeHeader("content-type", type);
+        headersSent = true;
+      };
+      const corkedWrite = () => {
+        if (!headersSent) writeHead();
+        writeOk = res.write(pending!);
+      };
+      answer.body.on("data", (chunk: Buffer) => {
+        if (!open()) return;
+        pending = chunk;
+        res.cork(corkedWrite);
+        pending = null;
+        if (!writeOk && !paused) {
+          paused = true;
+          answer.body.pause();
+        }
+      });
       answer.body.on("end", () => {
-        if (state.aborted) return;
+        if (!open()) return;
+        finished = true;
         res.cork(() => {
-          res.writeStatus(String(answer.status));
-          const type = answer.headers["content-type"];
-          if (typeof type === "string") res.writeHeader("content-type", type);
-          res.end(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+          if (!headersSent) writeHead();
+          res.end();
         });
       });
+      answer.body.on("error", () => {
+        if (!open()) return;
+        finished = true;
+        res.cork(() => res.close());
+      });
     },
-    () => state.aborted || res.cork(() => res.writeStatus("502").end()),
+    () => {
+      if (!open()) return;
+      finished = true;
+      res.cork(() => res.writeStatus("502 Bad Gateway").end());
+    },
   );
 }
 

@@ -17,6 +17,8 @@ export interface BenchEnv {
   mockUrl: string;
   gatewayUrl: string;
   bareUrl: string;
+  /** Process ids of the gateway and the bare passthrough (for /proc/<pid>/status), and of the mock. */
+  pids: { gateway: number; bare: number; mock: number };
   /** An inference key of the benchmark's member, granted every seeded slug. */
   inferenceKey: string;
   /** Gateway slug → the upstream model name the mock reads its behaviour from (the direct and bare arms send the latter). */
@@ -40,18 +42,27 @@ export async function startBenchEnv(models: SlugMap): Promise<BenchEnv> {
   const database = await createTestDatabase();
   const secretKey = randomBytes(32);
   const cipher = createCredentialCipher(secretKey);
-  const mockUrl = await startChild("mock provider", benchFile("../support/mock-provider-main.ts"), ["--port", "0"], { core: CLIENT_CORE, ready: /^(http:\/\/\S+)$/ });
+  const pids = { gateway: 0, bare: 0, mock: 0 };
+  const mockUrl = await startChild("mock provider", benchFile("../support/mock-provider-main.ts"), ["--port", "0"], {
+    core: CLIENT_CORE,
+    ready: /^(http:\/\/\S+)$/,
+    onPid: (pid) => (pids.mock = pid),
+  });
   const inferenceKey = await seedPolicy(database.url, cipher, mockUrl, models);
   const dataPlaneEnv = { DATABASE_URL: database.url, REDIS_URL: redisUrl, TOLLGATE_SECRET_KEY: secretKey.toString("hex"), DATA_PLANE_PORT: "0", DATA_PLANE_HOST: "127.0.0.1" };
   const [gatewayUrl, bareUrl] = await Promise.all([
-    startDataPlaneChild("data plane", dataPlaneEnv, profileArgs()),
-    startChild("bare passthrough", benchFile("bare-passthrough.ts"), ["--upstream", mockUrl], { core: GATEWAY_CORE, ready: /^(http:\/\/\S+)$/ }),
+    startDataPlaneChild("data plane", dataPlaneEnv, profileArgs(), (pid) => (pids.gateway = pid)),
+    startChild("bare passthrough", benchFile("bare-passthrough.ts"), ["--upstream", mockUrl], {
+      core: GATEWAY_CORE,
+      ready: /^(http:\/\/\S+)$/,
+      onPid: (pid) => (pids.bare = pid),
+    }),
   ]);
   log(`mock ${mockUrl}, gateway ${gatewayUrl}, bare ${bareUrl}`);
-  return { database, secretKey, cipher, mockUrl, gatewayUrl, bareUrl, inferenceKey, models, dataPlaneEnv, log };
+  return { database, secretKey, cipher, mockUrl, gatewayUrl, bareUrl, pids, inferenceKey, models, dataPlaneEnv, log };
 }
 
 /** A data-plane process (data-plane/main.ts) on the gateway core; resolves with its base URL once it serves. */
-export function startDataPlaneChild(name: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<string> {
-  return startChild(name, benchFile("../../data-plane/main.ts"), [], { core: GATEWAY_CORE, env, nodeArgs, ready: /data plane ready: (http:\/\/[^/\s]+)/ });
+export function startDataPlaneChild(name: string, env: Record<string, string>, nodeArgs: string[] = [], onPid?: (pid: number) => void): Promise<string> {
+  return startChild(name, benchFile("../../data-plane/main.ts"), [], { core: GATEWAY_CORE, env, nodeArgs, onPid, ready: /data plane ready: (http:\/\/[^/\s]+)/ });
 }

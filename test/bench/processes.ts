@@ -20,10 +20,17 @@ function command(script: string, args: string[], core: number | null, nodeArgs: 
 }
 
 /** Starts a long-lived child and resolves with the first capture group of the first stdout line matching `ready`. */
-export function startChild(name: string, script: string, args: string[], options: { core: number | null; env?: Record<string, string>; ready: RegExp; timeoutMs?: number; nodeArgs?: string[] }): Promise<string> {
+export function startChild(
+  name: string,
+  script: string,
+  args: string[],
+  options: { core: number | null; env?: Record<string, string>; ready: RegExp; timeoutMs?: number; nodeArgs?: string[]; onPid?: (pid: number) => void },
+): Promise<string> {
   const [file, argv] = command(script, args, options.core, options.nodeArgs);
   const child = spawn(file, argv, { env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
   children.add(child);
+  // taskset execs node in place, so this is the node process's pid (what /proc/<pid>/status describes).
+  if (child.pid !== undefined) options.onPid?.(child.pid);
   const stderr: string[] = [];
   child.stderr!.on("data", (d: Buffer) => stderr.push(d.toString()));
   return new Promise((resolve, reject) => {
@@ -56,6 +63,23 @@ export function runChild(script: string, args: string[], core: number | null): P
     child.on("exit", (code) => {
       children.delete(child);
       if (code === 0) resolve(Buffer.concat(out).toString());
+      else reject(new Error(`${script} exited with ${code}: ${Buffer.concat(err).toString().slice(-2000)}`));
+    });
+  });
+}
+
+/** Runs a child that reports as it goes: `onLine` gets each stdout line; resolves when it exits with 0. */
+export function runLineChild(script: string, args: string[], core: number | null, onLine: (line: string) => void): Promise<void> {
+  const [file, argv] = command(script, args, core);
+  const child = spawn(file, argv, { stdio: ["ignore", "pipe", "pipe"] });
+  children.add(child);
+  const err: Buffer[] = [];
+  child.stderr!.on("data", (d: Buffer) => err.push(d));
+  createInterface({ input: child.stdout! }).on("line", onLine);
+  return new Promise((resolve, reject) => {
+    child.on("exit", (code) => {
+      children.delete(child);
+      if (code === 0) resolve();
       else reject(new Error(`${script} exited with ${code}: ${Buffer.concat(err).toString().slice(-2000)}`));
     });
   });

@@ -28,7 +28,7 @@ function post(path: string, body: unknown, headers: Record<string, string> = {})
   return fetch(`${gw.url}${path}`, {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
-    body: typeof body === "string" ? body : JSON.stringify(body),
+    body: typeof body === "string" ? body : Buffer.isBuffer(body) ? new Uint8Array(body) : JSON.stringify(body),
   });
 }
 
@@ -112,10 +112,21 @@ describe("authorization", () => {
     await expectError(await post("/v1/chat/completions", chat("chat-premium"), bearer(narrowKey.secret)), 403, "access_denied");
   });
 
-  it("answers 503 no_available_route for an allowed model without a route for the endpoint", async () => {
+  it("answers 503 no_available_route for an allowed model without any route", async () => {
     await expectError(await post("/v1/chat/completions", chat("no-routes"), bearer(key.secret)), 503, "no_available_route");
+  });
+
+  it("answers 404 model_not_found for a model whose routes do not serve the endpoint (the client's mistake, not an outage)", async () => {
     // chat-fast has only an OpenAI route, which cannot serve the Anthropic Messages endpoint.
-    await expectError(await post("/v1/messages", { ...chat("chat-fast"), max_tokens: 5 }, bearer(key.secret)), 503, "no_available_route");
+    await expectError(await post("/v1/messages", { ...chat("chat-fast"), max_tokens: 5 }, bearer(key.secret)), 404, "model_not_found");
+  });
+
+  it("answers 400 invalid_request for a wrong-typed field the gateway reads itself, and for a body that is not UTF-8", async () => {
+    for (const field of [{ max_tokens: "5" }, { max_tokens: 0 }, { max_tokens: 1.5 }, { max_completion_tokens: -1 }, { stream_options: "usage" }, { stream: "true" }]) {
+      await expectError(await post("/v1/chat/completions", { ...chat("chat-fast"), ...field }, bearer(key.secret)), 400, "invalid_request");
+    }
+    const notUtf8 = Buffer.concat([Buffer.from('{"model":"chat-fast","messages":[{"role":"user","content":"h'), Buffer.from([0xff]), Buffer.from('i"}]}')]);
+    await expectError(await post("/v1/chat/completions", notUtf8, bearer(key.secret)), 400, "invalid_request");
   });
 });
 

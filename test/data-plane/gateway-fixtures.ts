@@ -5,6 +5,7 @@ import { createGatewayMetrics } from "../../data-plane/metrics/gateway-metrics.t
 import { type Gateway, type GatewayOptions, startGateway } from "../../data-plane/server/app.ts";
 import { hashApiKey, mintApiKey } from "../../shared/api-key-format.ts";
 import { loadConfig } from "../../shared/config.ts";
+import { assertNoLeaks, findSecrets } from "../support/secret-scan.ts";
 
 let sequence = 0;
 const nextId = (prefix: string) => `${prefix}-${++sequence}`;
@@ -141,6 +142,10 @@ export async function startTestGateway(
       }
       return usage;
     },
-    close: () => gateway.close(),
+    async close() {
+      await gateway.close();
+      // What the gateway logged must hold no key and no route credential (test/support/secret-scan.ts).
+      assertNoLeaks(logs.flatMap((line) => findSecrets(line, "gateway log")));
+    },
   };
 }

@@ -12,7 +12,7 @@ import { createAdmissionRedis, createRedisAdmission } from "../../data-plane/adm
 import { createGatewayMetrics } from "../../data-plane/metrics/gateway-metrics.ts";
 import { type Gateway, startGateway } from "../../data-plane/server/app.ts";
 import { buildSnapshot } from "../../data-plane/snapshot/index.ts";
-import { createUsageWriter, prismaUsageWrite, type UsageWriter } from "../../data-plane/usage/index.ts";
+import { createUsageWriter, insertUsageRecords, type UsageWriter } from "../../data-plane/usage/index.ts";
 import { loadConfig } from "../../shared/config.ts";
 import { createCredentialCipher } from "../../shared/credential-cipher.ts";
 import { createTestDatabase, redisUrl, type TestDatabase } from "../support/database.ts";
@@ -35,7 +35,7 @@ beforeAll(async () => {
   mock = await startMockProvider({ requireCredential: "sk-upstream" });
   redis = createAdmissionRedis(redisUrl);
   await new Promise<void>((resolve) => redis.once("ready", () => resolve()));
-  usage = createUsageWriter({ write: prismaUsageWrite(prisma), flushIntervalMs: 20 });
+  usage = createUsageWriter({ write: insertUsageRecords(prisma), flushIntervalMs: 20 });
   world = await createWorld();
   gateway = await startGateway({
     config: loadConfig({ DATA_PLANE_PORT: "0" }),

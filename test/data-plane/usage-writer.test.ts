@@ -1,7 +1,12 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "../../control-plane/db/client.ts";
+import { startEmbeddedPostgres } from "../../control-plane/db/embedded-postgres.ts";
+import { applyMigrations } from "../../control-plane/db/migrate.ts";
 import type { UsageRecordInput } from "../../data-plane/contracts.ts";
-import { prismaUsageWrite } from "../../data-plane/usage/prisma-usage-write.ts";
+import { insertUsageRecords } from "../../data-plane/usage/insert-usage-records.ts";
 import { createUsageWriter } from "../../data-plane/usage/usage-writer.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 
@@ -183,7 +188,7 @@ describe("usage writer over Postgres", () => {
   });
 
   it("writes batches of records with every field intact", async () => {
-    const writer = createUsageWriter({ write: prismaUsageWrite(prisma), batchSize: 50 });
+    const writer = createUsageWriter({ write: insertUsageRecords(prisma), batchSize: 50 });
     const records = Array.from({ length: 120 }, () => record({ modelSlug: "batched" }));
     for (const r of records) writer.add(r);
     await writer.close();
@@ -194,7 +199,7 @@ describe("usage writer over Postgres", () => {
   });
 
   it("never inserts a requestId twice, across batches and across a retried batch whose reply was lost", async () => {
-    const write = prismaUsageWrite(prisma);
+    const write = insertUsageRecords(prisma);
     let lostReplies = 1;
     const writer = createUsageWriter({
       // The insert commits, then the connection drops before the answer: the writer must retry the same batch.
@@ -213,5 +218,24 @@ describe("usage writer over Postgres", () => {
     const rows = await prisma.usageRecord.findMany({ where: { modelSlug: "deduplicated" }, orderBy: { id: "asc" } });
     expect(rows.map((row) => row.requestId)).toEqual(ids(records));
     expect(rows.every((row) => row.inputTokens !== 999)).toBe(true);
+  });
+});
+
+describe("usage writer over embedded Postgres (PGlite)", () => {
+  it("writes a batch with every field intact, as the default embedded mode does", async () => {
+    const home = mkdtempSync(join(tmpdir(), "tollgate-usage-"));
+    const embedded = await startEmbeddedPostgres(home);
+    const prisma = createDb(embedded.url, 1);
+    try {
+      await applyMigrations(embedded.url);
+      const records = [record({ modelSlug: "embedded" }), record({ modelSlug: "embedded", ttfbMs: null, costMicros: 12_345_678_901n })];
+      await insertUsageRecords(prisma)(records);
+      const rows = await prisma.usageRecord.findMany({ where: { modelSlug: "embedded" }, orderBy: { id: "asc" } });
+      expect(rows.map(({ id: _id, ...row }) => row)).toEqual(records);
+    } finally {
+      await prisma.$disconnect();
+      await embedded.stop();
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });

@@ -10,6 +10,7 @@ import { createControlPlaneServer } from "../../control-plane/server.ts";
 import { type CredentialCipher, createCredentialCipher } from "../../shared/credential-cipher.ts";
 import { loadConfig } from "../../shared/config.ts";
 import { createTestDatabase, redisUrl, type TestDatabase } from "./database.ts";
+import { assertNoLeaks, captureLog, type LogCapture, recordingCipher } from "./secret-scan.ts";
 
 export interface GraphQLResponse<T = Record<string, any>> {
   status: number;
@@ -35,6 +36,8 @@ export interface TestControlPlane extends GraphQLClient {
   as(secret: string | null): GraphQLClient;
   /** A new active user of the given role with a key (scopes default to admin + inference). */
   userWithKey(role: OrgRole, options?: { scopes?: KeyScope[]; email?: string }): Promise<{ id: string; email: string; secret: string }>;
+  /** What the control plane logged; scanned for secrets when it closes. */
+  logs: LogCapture;
   /** Counts the SQL statements Prisma sends while `run` runs. */
   countQueries(run: () => Promise<unknown>): Promise<number>;
   close(): Promise<void>;
@@ -54,14 +57,17 @@ export async function startTestControlPlane(options: TestControlPlaneOptions = {
   const statements: string[] = [];
   // Best-effort "last used" stamps after authentication are not part of what a query costs.
   const stamp = /^UPDATE .*"last(Used|Login)At"/;
-  const prisma = createDb(database.url, 4, { onQuery: (sql) => stamp.test(sql) || statements.push(sql) });
+  const config = loadConfig({ DATABASE_URL: database.url, GRAPHIQL: "true", GRAPHQL_INTROSPECTION: "true", ...options.env });
+  const prisma = createDb(database.url, 4, { onQuery: (sql) => stamp.test(sql) || statements.push(sql), queryTimeoutMs: config.DATABASE_QUERY_TIMEOUT_MS });
   // A channel per test run keeps parallel test files from seeing each other's events.
   const bus = createChangeBus(options.redis ? redisUrl : undefined, options.channel ?? `tollgate-test:${randomBytes(6).toString("hex")}`);
-  const cipher = createCredentialCipher(randomBytes(32));
+  // Every credential set through the API becomes something the secrets scan looks for.
+  const cipher = recordingCipher(createCredentialCipher(randomBytes(32)));
   const owner = await bootstrapOwner(prisma, "owner@tollgate.test");
   if (!owner) throw new Error("test database already had users");
-  const config = loadConfig({ DATABASE_URL: database.url, GRAPHIQL: "true", GRAPHQL_INTROSPECTION: "true", ...options.env });
-  const controlPlane = createControlPlaneServer({ prisma, bus, cipher, config });
+  // Echoed like yoga's console logger did before, so a failing test still shows the masked errors' originals.
+  const logs = captureLog("control-plane log", true);
+  const controlPlane = createControlPlaneServer({ prisma, bus, cipher, config, log: logs.log });
   const url = await controlPlane.listen(0, "127.0.0.1");
 
   const as = (secret: string | null): GraphQLClient => {
@@ -95,6 +101,7 @@ export async function startTestControlPlane(options: TestControlPlaneOptions = {
     bus,
     cipher,
     ownerKey: owner.secret,
+    logs,
     as,
     ...as(owner.secret),
     async userWithKey(role, opts = {}) {
@@ -115,6 +122,7 @@ export async function startTestControlPlane(options: TestControlPlaneOptions = {
       await bus.close();
       await prisma.$disconnect();
       if (!options.database) await database.drop();
+      assertNoLeaks(logs.leaks());
     },
   };
 }

@@ -4,8 +4,10 @@ import Anthropic from "@anthropic-ai/sdk";
 import OpenAI, { AzureOpenAI } from "openai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
+  type MockLiveStats,
   type MockProvider,
   type RecordedRequest,
+  STATS_PATH,
   mockCompletionText,
   mockInputTokens,
   mockUsage,
@@ -270,6 +272,25 @@ describe("timing, aborts, backpressure and credentials", () => {
     expect(rec).toMatchObject({ status: 0, clientAborted: true });
   });
 
+  it("stalls a stream after N chunks: no end, no error, until the client gives up", async () => {
+    const controller = new AbortController();
+    const response = await fetch(`${mock.url}/v1/chat/completions`, {
+      method: "POST",
+      body: JSON.stringify({ model: "mock-chunks-10-stall-3", messages, stream: true }),
+      signal: controller.signal,
+    });
+    const reader = response.body!.getReader();
+    let text = "";
+    while (text.split("tok ").length - 1 < 3) text += new TextDecoder().decode((await reader.read()).value);
+    const next = reader.read().then(() => "more", () => "gone");
+    expect(await Promise.race([next, new Promise((r) => setTimeout(() => r("silent"), 300))])).toBe("silent");
+    controller.abort();
+    const rec = last();
+    await rec.closed;
+    expect(rec).toMatchObject({ contentChunksSent: 3, clientAborted: true });
+    expect(resolveBehavior({ model: "x" }, { "x-mock-stall-after": "2" }).stallAfter).toBe(2);
+  });
+
   it("waits for 'drain' when a slow reader applies backpressure, and still delivers every chunk", async () => {
     const chunks = 20_000;
     const body = JSON.stringify({ model: `mock-chunks-${chunks}`, messages, stream: true });
@@ -290,6 +311,48 @@ describe("timing, aborts, backpressure and credentials", () => {
     expect(text.endsWith("data: [DONE]\n\n")).toBe(true);
     expect(last().drainWaits).toBeGreaterThan(0);
     expect(mock.stats.drainWaits).toBe(last().drainWaits);
+  });
+
+  it("serves live stats at STATS_PATH: streams open, those waiting for 'drain', bytes written", async () => {
+    const stats = async () => (await (await fetch(`${mock.url}${STATS_PATH}`)).json()) as MockLiveStats;
+    // ~20 MB: more than loopback's socket buffers take, so the mock must wait while nothing is read.
+    const body = JSON.stringify({ model: "mock-chunks-100000", messages, stream: true });
+    let resume!: () => void;
+    const received = new Promise<number>((resolve, reject) => {
+      const req = httpRequest(`${mock.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" } }, (res) => {
+        res.pause();
+        let bytes = 0;
+        res.on("data", (part: Buffer) => (bytes += part.length));
+        res.on("end", () => resolve(bytes));
+        resume = () => res.resume();
+      });
+      req.on("error", reject);
+      req.end(body);
+    });
+    let paused: MockLiveStats | null = null;
+    for (let i = 0; i < 200 && paused === null; i++) {
+      const now = await stats();
+      if (now.streamsWaitingDrain === 1) paused = now;
+      else await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(paused).toMatchObject({ streamsOpen: 1, streamsWaitingDrain: 1 });
+    expect(paused!.streamBytes).toBeGreaterThan(0);
+    resume();
+    const bytes = await received;
+    await last().closed;
+    expect(await stats()).toMatchObject({ requests: 1, streamsOpen: 0, streamsWaitingDrain: 0, streamBytesQueued: 0, streamBytes: bytes });
+  });
+
+  it("answers the same request with the same bytes under the `stable` control (no per-request id or timestamp)", async () => {
+    const body = (model: string) => JSON.stringify({ model, max_tokens: 3, messages, stream: true });
+    const post = async (path: string, model: string) =>
+      (await fetch(`${mock.url}${path}`, { method: "POST", headers: { "content-type": "application/json", "anthropic-version": "2023-06-01" }, body: body(model) })).text();
+    for (const path of ["/v1/chat/completions", "/v1/messages"]) {
+      const [a, b] = [await post(path, "mock-chunks-3-stable"), await post(path, "mock-chunks-3-stable")];
+      expect(a).toBe(b);
+      expect(a).toContain("tok ");
+      expect(await post(path, "mock-chunks-3")).not.toBe(await post(path, "mock-chunks-3"));
+    }
   });
 
   it("answers 401 in the provider's format when a required credential is missing or wrong", async () => {
@@ -328,7 +391,8 @@ describe("usage and control functions", () => {
 
   it("resolves controls with headers over JSON over the model name over defaults", () => {
     const body = { model: "mock-chunks-3-delay-5-hang", metadata: { mock: { chunks: 4 } } };
-    expect(resolveBehavior(body)).toMatchObject({ chunks: 4, delayMs: 5, hang: true });
+    expect(resolveBehavior(body)).toMatchObject({ chunks: 4, delayMs: 5, hang: true, stable: false });
+    expect(resolveBehavior({ model: "mock-stable-chunks-2" })).toMatchObject({ chunks: 2, stable: true });
     expect(resolveBehavior(body, { "x-mock-chunks": "6", "x-mock-hang": "0" })).toMatchObject({ chunks: 6, hang: false });
     expect(resolveBehavior({ model: "gpt-4o-mini" })).toMatchObject({ chunks: 8, status: null, failAfter: null });
   });

@@ -9,6 +9,6 @@
 //   respond.ts           the answer per endpoint; stream.ts writes streamed ones (delays, failures, backpressure)
 //   openai-frames.ts, anthropic-frames.ts   each provider's bodies, SSE frames and errors
 export { DEFAULT_MOCK_BEHAVIOR, type FailMode, type MockBehavior, resolveBehavior } from "./mock-provider/behavior.ts";
-export type { MockEndpoint, MockProviderStats, RecordedRequest } from "./mock-provider/exchange.ts";
-export { type MockProvider, type MockProviderOptions, startMockProvider } from "./mock-provider/server.ts";
+export type { MockEndpoint, MockLiveStats, MockProviderStats, RecordedRequest } from "./mock-provider/exchange.ts";
+export { type MockProvider, type MockProviderOptions, STATS_PATH, startMockProvider } from "./mock-provider/server.ts";
 export { MOCK_CHUNK_TEXT, type MockUsage, mockCompletionText, mockInputTokens, mockOutputTokens, mockUsage } from "./mock-provider/usage.ts";

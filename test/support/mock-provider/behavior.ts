@@ -3,12 +3,13 @@
 // Later sources win: startMockProvider({ defaults }) / setDefaults() < the model name (or Azure deployment)
 // < a JSON object in `metadata.mock`, `metadata.user_id` or `user` < `x-mock-*` request headers. The gateway does not
 // forward unknown headers, so through the gateway use the model name or the JSON field.
-//   model name:  tokens split on "-": chunks-N delay-MS ttfb-MS status-CODE retry-S fail-N failevent-N cached-N hang
+//   model name:  tokens split on "-": chunks-N delay-MS ttfb-MS status-CODE retry-S fail-N failevent-N stall-N cached-N hang stable
 //                e.g. "mock-chunks-64-delay-20", "mock-status-429-retry-2", "mock-failevent-3", "mock-hang"
 //   JSON:        {"chunks":64,"delayMs":20,"ttfbMs":0,"status":429,"retryAfter":2,"failAfter":3,"failMode":"event",
-//                 "hang":true,"cachedTokens":10}, either bare or as {"mock":{...}}
+//                 "stallAfter":3,"hang":true,"cachedTokens":10,"stable":true}, either bare or as {"mock":{...}}
 //   headers:     x-mock-chunks, x-mock-delay-ms, x-mock-ttfb-ms, x-mock-status, x-mock-retry-after, x-mock-fail-after,
-//                x-mock-fail-mode (destroy|event), x-mock-hang (1|true), x-mock-cached-tokens
+//                x-mock-fail-mode (destroy|event), x-mock-stall-after, x-mock-hang (1|true), x-mock-cached-tokens,
+//                x-mock-stable (1|true)
 import type { IncomingHttpHeaders } from "node:http";
 
 export type FailMode = "destroy" | "event";
@@ -28,10 +29,17 @@ export interface MockBehavior {
   failAfter: number | null;
   /** destroy: flush what was sent and close the connection mid-body; event: send the provider's stream error event and end. */
   failMode: FailMode;
+  /**
+   * After this many content chunks go silent, neither ending nor failing, until the client gives up (a provider that
+   * hangs mid-stream); a non-stream answer sends its headers and then nothing.
+   */
+  stallAfter: number | null;
   /** Never answer; the client's eventual disconnect is recorded. */
   hang: boolean;
   /** Input tokens reported as read from the prompt cache (capped at the input tokens). */
   cachedTokens: number;
+  /** Same id and `created` in every answer, so the same request always gets the same bytes (benchmarks compare them). */
+  stable: boolean;
 }
 
 export const DEFAULT_MOCK_BEHAVIOR: Readonly<MockBehavior> = Object.freeze({
@@ -42,8 +50,10 @@ export const DEFAULT_MOCK_BEHAVIOR: Readonly<MockBehavior> = Object.freeze({
   retryAfter: null,
   failAfter: null,
   failMode: "destroy",
+  stallAfter: null,
   hang: false,
   cachedTokens: 0,
+  stable: false,
 });
 
 const MODEL_KEYS: Record<string, (b: Partial<MockBehavior>, n: number) => void> = {
@@ -55,6 +65,7 @@ const MODEL_KEYS: Record<string, (b: Partial<MockBehavior>, n: number) => void> 
   fail: (b, n) => ((b.failAfter = n), (b.failMode = "destroy")),
   failevent: (b, n) => ((b.failAfter = n), (b.failMode = "event")),
   cached: (b, n) => (b.cachedTokens = n),
+  stall: (b, n) => (b.stallAfter = n),
 };
 // Benchmarks send the same model names over and over: parse each once.
 const modelControlCache = new Map<string, Partial<MockBehavior>>();
@@ -67,6 +78,7 @@ function modelControls(model: string): Partial<MockBehavior> {
   for (let i = 0; i < tokens.length; i++) {
     const key = tokens[i]!;
     if (key === "hang") found.hang = true;
+    if (key === "stable") found.stable = true;
     const apply = MODEL_KEYS[key];
     const next = tokens[i + 1];
     if (apply && next !== undefined && /^\d+$/.test(next)) apply(found, Number(next)), i++;
@@ -98,13 +110,14 @@ function jsonControls(body: any): Partial<MockBehavior> | null {
 function pickBehavior(source: object): Partial<MockBehavior> {
   const out: Partial<MockBehavior> = {};
   const s = source as Record<string, unknown>;
-  for (const key of ["chunks", "delayMs", "ttfbMs", "status", "retryAfter", "failAfter", "cachedTokens"] as const) {
+  for (const key of ["chunks", "delayMs", "ttfbMs", "status", "retryAfter", "failAfter", "stallAfter", "cachedTokens"] as const) {
     const v = s[key];
     if (typeof v === "number" && Number.isFinite(v)) out[key] = v;
-    else if (v === null && (key === "status" || key === "retryAfter" || key === "failAfter")) out[key] = null;
+    else if (v === null && (key === "status" || key === "retryAfter" || key === "failAfter" || key === "stallAfter")) out[key] = null;
   }
   if (s.failMode === "destroy" || s.failMode === "event") out.failMode = s.failMode;
   if (typeof s.hang === "boolean") out.hang = s.hang;
+  if (typeof s.stable === "boolean") out.stable = s.stable;
   return out;
 }
 
@@ -115,6 +128,7 @@ const HEADER_NUMBERS = [
   ["x-mock-status", "status"],
   ["x-mock-retry-after", "retryAfter"],
   ["x-mock-fail-after", "failAfter"],
+  ["x-mock-stall-after", "stallAfter"],
   ["x-mock-cached-tokens", "cachedTokens"],
 ] as const;
 
@@ -127,6 +141,8 @@ function headerControls(headers: IncomingHttpHeaders, into: MockBehavior): void 
   if (mode === "destroy" || mode === "event") into.failMode = mode;
   const hang = headers["x-mock-hang"];
   if (hang !== undefined) into.hang = hang === "1" || hang === "true";
+  const stable = headers["x-mock-stable"];
+  if (stable !== undefined) into.stable = stable === "1" || stable === "true";
 }
 
 /** The behaviour the mock applies to a request (exported so tests can predict usage for controlled requests). */

@@ -39,6 +39,24 @@ export interface MockProviderStats {
   requests: number;
   clientAborts: number;
   drainWaits: number;
+  /** Streamed answers waiting for 'drain' right now (paused by backpressure). */
+  streamsWaitingDrain: number;
+  /** Body bytes handed to res.write() by streamed answers (total since start). */
+  streamBytes: number;
+}
+
+export const emptyStats = (): MockProviderStats => ({ requests: 0, clientAborts: 0, drainWaits: 0, streamsWaitingDrain: 0, streamBytes: 0 });
+
+/** What GET STATS_PATH answers: the stats, plus the streams open now and the bytes they have queued in Node, not yet in the kernel. */
+export interface MockLiveStats extends MockProviderStats {
+  streamsOpen: number;
+  streamBytesQueued: number;
+}
+
+export function liveStats(state: ServerState): MockLiveStats {
+  let queued = 0;
+  for (const res of state.openStreams) queued += res.writableLength;
+  return { ...state.stats, streamsOpen: state.openStreams.size, streamBytesQueued: queued };
 }
 
 export interface ServerState {
@@ -50,6 +68,8 @@ export interface ServerState {
   stats: MockProviderStats;
   seq: number;
   closing: boolean;
+  /** Streamed answers in progress. */
+  openStreams: Set<ServerResponse>;
 }
 
 /** One request in flight. */

@@ -29,15 +29,15 @@ function openaiUsageJson(u: MockUsage): string {
 }
 
 /** A non-stream chat completion; `model` is already JSON-encoded. */
-export function openaiCompletionJson(id: string, model: string, u: MockUsage, finish: string): string {
+export function openaiCompletionJson(id: string, model: string, u: MockUsage, finish: string, created = nowSeconds()): string {
   const text = mockCompletionText(u.outputTokens);
-  return `{"id":"${id}","object":"chat.completion","created":${nowSeconds()},"model":${model},"choices":[{"index":0,"message":{"role":"assistant","content":"${text}","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"${finish}"}],"usage":${openaiUsageJson(u)},"service_tier":"default","system_fingerprint":null}`;
+  return `{"id":"${id}","object":"chat.completion","created":${created},"model":${model},"choices":[{"index":0,"message":{"role":"assistant","content":"${text}","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"${finish}"}],"usage":${openaiUsageJson(u)},"service_tier":"default","system_fingerprint":null}`;
 }
 
 /** A streamed chat completion; `model` is already JSON-encoded. */
-export function openaiFrames(id: string, model: string, body: any, u: MockUsage, finish: string): Frames {
+export function openaiFrames(id: string, model: string, body: any, u: MockUsage, finish: string, created = nowSeconds()): Frames {
   const includeUsage = body.stream_options?.include_usage === true;
-  const head = `data: {"id":"${id}","object":"chat.completion.chunk","created":${nowSeconds()},"model":${model},"system_fingerprint":null,"choices":[`;
+  const head = `data: {"id":"${id}","object":"chat.completion.chunk","created":${created},"model":${model},"system_fingerprint":null,"choices":[`;
   // With include_usage every chunk carries "usage":null and one last chunk has empty choices and the usage.
   const tail = includeUsage ? `],"usage":null}\n\n` : `]}\n\n`;
   const usageChunk = includeUsage ? `${head}],"usage":${openaiUsageJson(u)}}\n\n` : "";

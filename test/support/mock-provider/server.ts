@@ -7,7 +7,9 @@ import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DEFAULT_MOCK_BEHAVIOR, type MockBehavior, resolveBehavior } from "./behavior.ts";
 import {
+  emptyStats,
   type Exchange,
+  liveStats,
   errorBody,
   type MockEndpoint,
   type MockProviderStats,
@@ -83,6 +85,11 @@ function validate(x: Exchange, endpoint: MockEndpoint, deployment: string | null
     if (typeof x.req.headers["anthropic-version"] !== "string") return "anthropic-version: header is required";
     if (endpoint === "messages" && typeof body.max_tokens !== "number") return "max_tokens: Field required";
   }
+  // Both providers want a whole number of tokens (OpenAI also takes null); a fraction would make fractional chunks.
+  for (const name of ["max_tokens", "max_completion_tokens"]) {
+    const value = body[name];
+    if (value !== undefined && value !== null && !(Number.isSafeInteger(value) && value >= 1)) return `${name}: Input should be a positive integer`;
+  }
   return null;
 }
 
@@ -155,6 +162,9 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
   await respond(x, route.endpoint, route.deployment, format);
 }
 
+/** GET this path for the stats as JSON (MockProviderStats). */
+export const STATS_PATH = "/_mock/stats";
+
 export async function startMockProvider(options: MockProviderOptions = {}): Promise<MockProvider> {
   const initial: MockBehavior = { ...DEFAULT_MOCK_BEHAVIOR, ...options.defaults };
   const state: ServerState = {
@@ -163,11 +173,14 @@ export async function startMockProvider(options: MockProviderOptions = {}): Prom
     modelsJson: openaiModelsJson(options.models ?? ["mock-model"]),
     record: options.record ?? true,
     requests: [],
-    stats: { requests: 0, clientAborts: 0, drainWaits: 0 },
+    stats: emptyStats(),
     seq: 0,
     closing: false,
+    openStreams: new Set(),
   };
   const server = createServer({ keepAlive: true, noDelay: true }, (req, res) => {
+    // Live stats for benchmarks in other processes (e.g. whether slow readers' streams are paused); not recorded.
+    if (req.method === "GET" && req.url === STATS_PATH) return void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(liveStats(state)));
     handle(state, req, res).catch(() => {
       // A bug in the mock must not look like a hang: answer 500 or cut the connection.
       if (res.headersSent) res.destroy();
@@ -192,7 +205,7 @@ export async function startMockProvider(options: MockProviderOptions = {}): Prom
     },
     reset() {
       state.requests.length = 0;
-      Object.assign(state.stats, { requests: 0, clientAborts: 0, drainWaits: 0 });
+      Object.assign(state.stats, emptyStats());
       state.defaults = { ...initial };
     },
     close() {
