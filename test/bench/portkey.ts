@@ -74,13 +74,14 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Starts Portkey's Node server (the package's bin, build/start-server.js) headless on the gateway core; resolves with its origin. */
-export async function startPortkey(install: PortkeyInstall): Promise<string> {
+/** Starts Portkey's Node server (the package's bin, build/start-server.js) headless on the gateway core. */
+export async function startPortkey(install: PortkeyInstall): Promise<{ url: string; pid: number }> {
   const port = await freePort();
   const script = join(install.dir, "node_modules", PACKAGE, "build", "start-server.js");
+  let pid = 0;
   // It prints a 1 s spinner, then "Ready for connections!" once it listens.
-  await startChild("portkey", script, [`--port=${port}`, "--headless"], { core: GATEWAY_CORE, ready: /Ready for connections/, timeoutMs: 30_000 });
-  return `http://127.0.0.1:${port}`;
+  await startChild("portkey", script, [`--port=${port}`, "--headless"], { core: GATEWAY_CORE, ready: /Ready for connections/, timeoutMs: 30_000, onPid: (p) => (pid = p) });
+  return { url: `http://127.0.0.1:${port}`, pid };
 }
 
 /** Request headers that make Portkey forward an OpenAI chat completion to `mockUrl`, the Authorization header as the key. */
