@@ -1,6 +1,6 @@
 // Load generator (own process): closed loop of undici Pool requests at a fixed concurrency; prints latency samples (µs) and RPS as JSON.
 //   node --import tsx test/bench/load.ts --url http://127.0.0.1:PORT/v1/chat/completions --model M [--key K]
-//                                        [--concurrency 64] [--seconds 3] [--warmup-seconds 0.5]
+//                                        [--concurrency 64] [--seconds 3] [--warmup-seconds 0.5] [--header "name: value" ...]
 import { parseArgs } from "node:util";
 import { Pool } from "undici";
 
@@ -22,6 +22,8 @@ const { values } = parseArgs({
     concurrency: { type: "string", default: "64" },
     seconds: { type: "string", default: "3" },
     "warmup-seconds": { type: "string", default: "0.5" },
+    // Extra request headers (repeatable), e.g. a peer gateway's routing headers.
+    header: { type: "string", multiple: true, default: [] },
   },
 });
 if (!values.url || !values.model) {
@@ -33,7 +35,15 @@ const target = new URL(values.url);
 const concurrency = Number(values.concurrency);
 const pool = new Pool(target.origin, { connections: concurrency, pipelining: 1 });
 const body = JSON.stringify({ model: values.model, max_tokens: 16, messages: [{ role: "user", content: "Hello" }] });
-const headers = { authorization: `Bearer ${values.key}`, "content-type": "application/json" };
+const headers: Record<string, string> = { authorization: `Bearer ${values.key}`, "content-type": "application/json" };
+for (const line of values.header) {
+  const colon = line.indexOf(":");
+  if (colon < 1) {
+    console.error(`--header must be "name: value", got "${line}"`);
+    process.exit(2);
+  }
+  headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+}
 
 const start = performance.now();
 const measureFrom = start + Number(values["warmup-seconds"]) * 1000;

@@ -50,8 +50,8 @@ export function startChild(
   });
 }
 
-/** Runs a child to completion and returns its stdout. */
-export function runChild(script: string, args: string[], core: number | null): Promise<string> {
+/** Runs a child to completion and returns its stdout; with `timeoutMs`, a child still running then is killed and rejects. */
+export function runChild(script: string, args: string[], core: number | null, timeoutMs?: number): Promise<string> {
   const [file, argv] = command(script, args, core);
   const child = spawn(file, argv, { stdio: ["ignore", "pipe", "pipe"] });
   children.add(child);
@@ -60,9 +60,13 @@ export function runChild(script: string, args: string[], core: number | null): P
   child.stdout!.on("data", (d: Buffer) => out.push(d));
   child.stderr!.on("data", (d: Buffer) => err.push(d));
   return new Promise((resolve, reject) => {
+    let timedOut = false;
+    const timer = timeoutMs === undefined ? null : setTimeout(() => ((timedOut = true), child.kill("SIGKILL")), timeoutMs);
     child.on("exit", (code) => {
       children.delete(child);
-      if (code === 0) resolve(Buffer.concat(out).toString());
+      if (timer) clearTimeout(timer);
+      if (timedOut) reject(new Error(`${script} did not finish within ${timeoutMs} ms`));
+      else if (code === 0) resolve(Buffer.concat(out).toString());
       else reject(new Error(`${script} exited with ${code}: ${Buffer.concat(err).toString().slice(-2000)}`));
     });
   });

@@ -62,6 +62,8 @@ const { values } = parseArgs({
     "stall-ms": { type: "string", default: "100" },
     "max-gap-samples": { type: "string", default: "200000" },
     "ramp-seconds": { type: "string", default: "0" },
+    // Extra request headers (repeatable), e.g. a peer gateway's routing headers.
+    header: { type: "string", multiple: true, default: [] },
   },
 });
 if (!values.url || !values.model || (values.format !== "openai" && values.format !== "anthropic")) {
@@ -87,6 +89,14 @@ const body = JSON.stringify(request);
 const headers: Record<string, string> = anthropic
   ? { "x-api-key": values.key!, "anthropic-version": "2023-06-01", "content-type": "application/json" }
   : { authorization: `Bearer ${values.key}`, "content-type": "application/json" };
+for (const line of values.header) {
+  const colon = line.indexOf(":");
+  if (colon < 1) {
+    console.error(`--header must be "name: value", got "${line}"`);
+    process.exit(2);
+  }
+  headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+}
 const dispatchOptions: Dispatcher.DispatchOptions = { origin: target.origin, path: target.pathname, method: "POST", headers, body };
 
 /** OpenAI: a content delta with at least one character; Anthropic: any text delta. */

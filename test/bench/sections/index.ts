@@ -2,6 +2,7 @@
 import type { BenchSection } from "../section.ts";
 import { latencySection } from "./latency.ts";
 import { memoryStreamsSection } from "./memory-streams.ts";
+import { peerSection } from "./peer.ts";
 import { streamingSection } from "./streaming.ts";
 
-export const SECTIONS: BenchSection[] = [latencySection, streamingSection, memoryStreamsSection];
+export const SECTIONS: BenchSection[] = [latencySection, streamingSection, memoryStreamsSection, peerSection];
