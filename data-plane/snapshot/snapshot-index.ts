@@ -1,0 +1,77 @@
+// What a snapshot needs besides itself to take a change without a full rebuild: its catalogue, and which keys,
+// memberships, grants and provider access it holds for each principal (so rows deleted since can still be traced).
+import type { KeyEntry, PrincipalEntry } from "../contracts.ts";
+import type { PrincipalRows } from "./load-policy-rows.ts";
+import type { PrincipalsByOwner } from "./principal-entries.ts";
+import type { Catalogue } from "./route-targets.ts";
+import type { UsableModelsCache } from "./usable-models.ts";
+
+export interface SnapshotIndex {
+  catalogue: Catalogue;
+  /** The full build's models maps by access profile, shared with principals rebuilt later. */
+  usable: UsableModelsCache;
+  /** `u:<id>` / `v:<id>` → the principal's entry in the snapshot. */
+  principals: PrincipalsByOwner;
+  /** A principal's keys in keysByHash (by hash). */
+  keyHashes: Map<PrincipalEntry, string[]>;
+  /** userId → ids of the groups the snapshot counts the user in, and groupId → those members. */
+  groupsOfUser: Map<string, string[]>;
+  membersOfGroup: Map<string, Set<string>>;
+  /** Grant and provider-access id → the id of its user, group or virtual account: whom a deleted row affected. */
+  grantOwners: Map<string, string>;
+  accessOwners: Map<string, string>;
+}
+
+export function createSnapshotIndex(catalogue: Catalogue, usable: UsableModelsCache): SnapshotIndex {
+  return {
+    catalogue,
+    usable,
+    principals: new Map(),
+    keyHashes: new Map(),
+    groupsOfUser: new Map(),
+    membersOfGroup: new Map(),
+    grantOwners: new Map(),
+    accessOwners: new Map(),
+  };
+}
+
+/** Records what a (full or partial) build produced from `rows`; the principals it names must have been forgotten first. */
+export function indexBuilt(index: SnapshotIndex, rows: PrincipalRows, principals: PrincipalsByOwner, keys: Map<string, KeyEntry>): void {
+  for (const [owner, entry] of principals) index.principals.set(owner, entry);
+  for (const [hash, key] of keys) {
+    const hashes = index.keyHashes.get(key.principal);
+    if (hashes) hashes.push(hash);
+    else index.keyHashes.set(key.principal, [hash]);
+  }
+  for (const m of rows.memberships) {
+    const groups = index.groupsOfUser.get(m.userId);
+    if (groups) groups.push(m.groupId);
+    else index.groupsOfUser.set(m.userId, [m.groupId]);
+    const members = index.membersOfGroup.get(m.groupId);
+    if (members) members.add(m.userId);
+    else index.membersOfGroup.set(m.groupId, new Set([m.userId]));
+  }
+  traceOwners(index.grantOwners, rows.grants);
+  traceOwners(index.accessOwners, rows.providerAccess);
+}
+
+/** Takes a principal out of the snapshot and the index: its keys, its entry and its memberships. */
+export function forgetPrincipal(index: SnapshotIndex, keysByHash: Map<string, KeyEntry>, owner: string): void {
+  const entry = index.principals.get(owner);
+  if (entry) {
+    for (const hash of index.keyHashes.get(entry) ?? []) {
+      if (keysByHash.get(hash)?.principal === entry) keysByHash.delete(hash);
+    }
+    index.keyHashes.delete(entry);
+    index.principals.delete(owner);
+  }
+  if (!owner.startsWith("u:")) return;
+  const userId = owner.slice(2);
+  for (const groupId of index.groupsOfUser.get(userId) ?? []) index.membersOfGroup.get(groupId)?.delete(userId);
+  index.groupsOfUser.delete(userId);
+}
+
+function traceOwners(owners: Map<string, string>, rows: readonly { id: string; userId: string | null; groupId: string | null; virtualAccountId: string | null }[]) {
+  // The row's own id strings: no new string per row (100k grants).
+  for (const row of rows) owners.set(row.id, (row.userId ?? row.groupId ?? row.virtualAccountId)!);
+}
