@@ -12,6 +12,8 @@ export interface ChangeTargets {
   grantIds: Set<string>;
   accessIds: Set<string>;
   inviteIds: Set<string>;
+  /** The audit events of the grant and provider-access changes, by target: a deleted row's owner is in them. */
+  auditIds: Map<string, bigint[]>;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -29,6 +31,7 @@ export function changeTargets(events: readonly ChangeEvent[]): ChangeTargets | n
     grantIds: new Set(),
     accessIds: new Set(),
     inviteIds: new Set(),
+    auditIds: new Map(),
   };
   const byType: Record<string, Set<string>> = {
     User: targets.userIds,
@@ -45,6 +48,11 @@ export function changeTargets(events: readonly ChangeEvent[]): ChangeTargets | n
     // An id that cannot name a row means an event this version does not understand: rebuild rather than guess.
     if (!set || !UUID.test(event.targetId)) return null;
     set.add(event.targetId);
+    if ((set === targets.grantIds || set === targets.accessIds) && /^\d+$/.test(event.auditId)) {
+      const ids = targets.auditIds.get(event.targetId);
+      if (ids) ids.push(BigInt(event.auditId));
+      else targets.auditIds.set(event.targetId, [BigInt(event.auditId)]);
+    }
   }
   return targets;
 }

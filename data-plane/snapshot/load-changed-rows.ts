@@ -1,5 +1,6 @@
 // Reads, in one REPEATABLE READ transaction, the rows of only the principals a batch of changes touches: first whom
-// the changed keys, grants, provider access, invites and groups belong to, then those principals' keys, memberships,
+// the changed keys, grants, provider access, invites and groups belong to (a deleted grant's or access row's owner from
+// its change's audit event, written in the same transaction as the delete), then those principals' keys, memberships,
 // groups, grants, access, limits and budgets, in the same shape the full load gives (load-policy-rows.ts).
 import type { Db, Tx } from "../../control-plane/db/client.ts";
 import { Prisma } from "../../control-plane/db/generated/prisma/client.ts";
@@ -13,9 +14,6 @@ export interface ChangedRows {
   /** `u:<id>` / `v:<id>`: principals whose entries `rows` replace (those without rows any more are dropped). */
   owners: Set<string>;
   rows: PrincipalRows;
-  /** Grants and provider access named by the batch that no longer exist. */
-  goneGrantIds: string[];
-  goneAccessIds: string[];
 }
 
 interface Owned {
@@ -24,7 +22,7 @@ interface Owned {
   virtualAccountId: string | null;
 }
 
-/** null: something cannot be traced to its principals (a key row gone), so only a full rebuild is safe. */
+/** null: something cannot be traced to its principals (a key row gone, an audit event without a subject), so only a full rebuild is safe. */
 export async function loadChangedRows(prisma: Db, targets: ChangeTargets, index: SnapshotIndex): Promise<ChangedRows | null> {
   return prisma.$transaction(
     async (tx) => {
@@ -37,23 +35,24 @@ export async function loadChangedRows(prisma: Db, targets: ChangeTargets, index:
         else if (row.groupId) groups.add(row.groupId);
         else if (row.virtualAccountId) accounts.add(row.virtualAccountId);
       };
-      // A deleted row's owner as the snapshot knows it; an owner the snapshot does not hold was not affected.
-      const addTraced = (ownerId: string | undefined) => {
-        if (ownerId === undefined) return;
-        if (index.principals.has(`u:${ownerId}`)) users.add(ownerId);
-        else if (index.principals.has(`v:${ownerId}`)) accounts.add(ownerId);
-        else if (index.membersOfGroup.has(ownerId)) groups.add(ownerId);
-      };
-
       if (targets.keyIds.size > 0) {
         const keys = await tx.apiKey.findMany({ where: { id: { in: [...targets.keyIds] } }, select: { userId: true, virtualAccountId: true } });
         if (keys.length < targets.keyIds.size) return null;
         for (const key of keys) addOwner({ ...key, groupId: null });
       }
-      const goneGrantIds = await traceRows(targets.grantIds, (ids) => tx.modelGrant.findMany({ where: { id: { in: ids } }, select: { id: true, ...ownerColumns } }), addOwner);
-      for (const id of goneGrantIds) addTraced(index.grantOwners.get(id));
-      const goneAccessIds = await traceRows(targets.accessIds, (ids) => tx.providerAccess.findMany({ where: { id: { in: ids } }, select: { id: true, ...ownerColumns } }), addOwner);
-      for (const id of goneAccessIds) addTraced(index.accessOwners.get(id));
+      const gone = [
+        ...(await traceRows(targets.grantIds, (ids) => tx.modelGrant.findMany({ where: { id: { in: ids } }, select: { id: true, ...ownerColumns } }), addOwner)),
+        ...(await traceRows(targets.accessIds, (ids) => tx.providerAccess.findMany({ where: { id: { in: ids } }, select: { id: true, ...ownerColumns } }), addOwner)),
+      ];
+      if (gone.length > 0) {
+        const auditIds = gone.flatMap((id) => targets.auditIds.get(id) ?? []);
+        const audits = await tx.auditEvent.findMany({ where: { id: { in: auditIds } }, select: { targetId: true, before: true, after: true } });
+        for (const id of gone) {
+          const owners = audits.filter((a) => a.targetId === id).map((a) => subjectOf(a.before) ?? subjectOf(a.after));
+          if (owners.length === 0 || owners.some((o) => o === null)) return null;
+          for (const owner of owners) addOwner(owner!);
+        }
+      }
       if (targets.inviteIds.size > 0) {
         const invites = await tx.invite.findMany({ where: { id: { in: [...targets.inviteIds] } }, select: { userId: true } });
         for (const invite of invites) if (invite.userId) users.add(invite.userId);
@@ -66,10 +65,20 @@ export async function loadChangedRows(prisma: Db, targets: ChangeTargets, index:
       }
 
       const owners = new Set([...[...users].map((id) => `u:${id}`), ...[...accounts].map((id) => `v:${id}`)]);
-      return { version, owners, rows: await loadPrincipalRows(tx, [...users], [...accounts]), goneGrantIds, goneAccessIds };
+      return { version, owners, rows: await loadPrincipalRows(tx, [...users], [...accounts]) };
     },
     { isolationLevel: Prisma.TransactionIsolationLevel.RepeatableRead, timeout: LOAD_TIMEOUT_MS, maxWait: 10_000 },
   );
+}
+
+/** The `subject` label grant and provider-access changes put in their audit event (control-plane/subjects/subject.ts). */
+function subjectOf(snapshot: unknown): Owned | null {
+  const subject = (snapshot as { subject?: { type?: unknown; id?: unknown } } | null)?.subject;
+  if (typeof subject?.id !== "string") return null;
+  if (subject.type === "User") return { userId: subject.id, groupId: null, virtualAccountId: null };
+  if (subject.type === "Group") return { userId: null, groupId: subject.id, virtualAccountId: null };
+  if (subject.type === "VirtualAccount") return { userId: null, groupId: null, virtualAccountId: subject.id };
+  return null;
 }
 
 /** Adds the owner of every row found; returns the ids not found. */

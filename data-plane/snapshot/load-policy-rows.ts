@@ -10,8 +10,8 @@ export const LOAD_TIMEOUT_MS = 60_000;
 // both hand the entry builders rows of one shape.
 export const keyColumns = { id: true, prefix: true, hash: true, scopes: true, modelSlugs: true, userId: true, virtualAccountId: true, expiresAt: true } as const;
 export const ownerColumns = { userId: true, groupId: true, virtualAccountId: true } as const;
-export const grantColumns = { id: true, modelId: true, ...ownerColumns } as const;
-export const accessColumns = { id: true, providerId: true, level: true, ...ownerColumns } as const;
+export const grantColumns = { modelId: true, ...ownerColumns } as const;
+export const accessColumns = { providerId: true, level: true, ...ownerColumns } as const;
 export const limitColumns = { ...ownerColumns, apiKeyId: true, requestsPerMinute: true, tokensPerMinute: true, concurrentRequests: true } as const;
 export const budgetColumns = { ...ownerColumns, apiKeyId: true, period: true, capMicros: true } as const;
 

@@ -33,8 +33,6 @@ export async function applyChanges(
 
   const keysByHash = snapshot.keysByHash;
   for (const owner of changed.owners) forgetPrincipal(index, keysByHash, owner);
-  for (const id of changed.goneGrantIds) index.grantOwners.delete(id);
-  for (const id of changed.goneAccessIds) index.accessOwners.delete(id);
   const principals = buildPrincipalEntries(changed.rows, index.catalogue, log, index.usable);
   const keys = buildKeyEntries(changed.rows, principals, log);
   for (const [hash, key] of keys) keysByHash.set(hash, key);

@@ -1,5 +1,5 @@
-// What a snapshot needs besides itself to take a change without a full rebuild: its catalogue, and which keys,
-// memberships, grants and provider access it holds for each principal (so rows deleted since can still be traced).
+// What a snapshot needs besides itself to take a change without a full rebuild: its catalogue, and which keys and
+// memberships it holds for each principal (so members removed since, or of a deleted group, can still be traced).
 import type { KeyEntry, PrincipalEntry } from "../contracts.ts";
 import type { PrincipalRows } from "./load-policy-rows.ts";
 import type { PrincipalsByOwner } from "./principal-entries.ts";
@@ -17,9 +17,6 @@ export interface SnapshotIndex {
   /** userId → ids of the groups the snapshot counts the user in, and groupId → those members. */
   groupsOfUser: Map<string, string[]>;
   membersOfGroup: Map<string, Set<string>>;
-  /** Grant and provider-access id → the id of its user, group or virtual account: whom a deleted row affected. */
-  grantOwners: Map<string, string>;
-  accessOwners: Map<string, string>;
 }
 
 export function createSnapshotIndex(catalogue: Catalogue, usable: UsableModelsCache): SnapshotIndex {
@@ -30,8 +27,6 @@ export function createSnapshotIndex(catalogue: Catalogue, usable: UsableModelsCa
     keyHashes: new Map(),
     groupsOfUser: new Map(),
     membersOfGroup: new Map(),
-    grantOwners: new Map(),
-    accessOwners: new Map(),
   };
 }
 
@@ -43,16 +38,20 @@ export function indexBuilt(index: SnapshotIndex, rows: PrincipalRows, principals
     if (hashes) hashes.push(hash);
     else index.keyHashes.set(key.principal, [hash]);
   }
+  // Every membership row has its own copies of the two ids: keep the entries' and groups' strings instead.
+  const ids = new Map<string, string>();
+  for (const entry of principals.values()) ids.set(entry.id, entry.id);
+  for (const group of rows.groups) ids.set(group.id, group.id);
   for (const m of rows.memberships) {
-    const groups = index.groupsOfUser.get(m.userId);
-    if (groups) groups.push(m.groupId);
-    else index.groupsOfUser.set(m.userId, [m.groupId]);
-    const members = index.membersOfGroup.get(m.groupId);
-    if (members) members.add(m.userId);
-    else index.membersOfGroup.set(m.groupId, new Set([m.userId]));
+    const userId = ids.get(m.userId) ?? m.userId;
+    const groupId = ids.get(m.groupId) ?? m.groupId;
+    const groups = index.groupsOfUser.get(userId);
+    if (groups) groups.push(groupId);
+    else index.groupsOfUser.set(userId, [groupId]);
+    const members = index.membersOfGroup.get(groupId);
+    if (members) members.add(userId);
+    else index.membersOfGroup.set(groupId, new Set([userId]));
   }
-  traceOwners(index.grantOwners, rows.grants);
-  traceOwners(index.accessOwners, rows.providerAccess);
 }
 
 /** Takes a principal out of the snapshot and the index: its keys, its entry and its memberships. */
@@ -69,9 +68,4 @@ export function forgetPrincipal(index: SnapshotIndex, keysByHash: Map<string, Ke
   const userId = owner.slice(2);
   for (const groupId of index.groupsOfUser.get(userId) ?? []) index.membersOfGroup.get(groupId)?.delete(userId);
   index.groupsOfUser.delete(userId);
-}
-
-function traceOwners(owners: Map<string, string>, rows: readonly { id: string; userId: string | null; groupId: string | null; virtualAccountId: string | null }[]) {
-  // The row's own id strings: no new string per row (100k grants).
-  for (const row of rows) owners.set(row.id, (row.userId ?? row.groupId ?? row.virtualAccountId)!);
 }
