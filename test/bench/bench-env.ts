@@ -26,6 +26,17 @@ export interface BenchEnv {
   log(line: string): void;
 }
 
+const cleanups: Array<() => Promise<unknown>> = [];
+
+/** Work for the end of the run (after every child stopped): sections drop the databases they created here. */
+export function atCleanup(work: () => Promise<unknown>): void {
+  cleanups.push(work);
+}
+
+export async function runCleanups(): Promise<void> {
+  for (const work of cleanups.splice(0).reverse()) await work().catch((error: unknown) => log(`cleanup failed: ${(error as Error).message}`));
+}
+
 export const benchFile = (file: string) => new URL(file, import.meta.url).pathname;
 export const log = (line: string) => console.error(`[bench] ${line}`);
 
@@ -42,7 +53,15 @@ export async function startBenchEnv(models: SlugMap): Promise<BenchEnv> {
   const cipher = createCredentialCipher(secretKey);
   const mockUrl = await startChild("mock provider", benchFile("../support/mock-provider-main.ts"), ["--port", "0"], { core: CLIENT_CORE, ready: /^(http:\/\/\S+)$/ });
   const inferenceKey = await seedPolicy(database.url, cipher, mockUrl, models);
-  const dataPlaneEnv = { DATABASE_URL: database.url, REDIS_URL: redisUrl, TOLLGATE_SECRET_KEY: secretKey.toString("hex"), DATA_PLANE_PORT: "0", DATA_PLANE_HOST: "127.0.0.1" };
+  const dataPlaneEnv = {
+    DATABASE_URL: database.url,
+    REDIS_URL: redisUrl,
+    TOLLGATE_SECRET_KEY: secretKey.toString("hex"),
+    DATA_PLANE_PORT: "0",
+    DATA_PLANE_HOST: "127.0.0.1",
+    // Other runs (and test suites) share this Redis: their change events must not reach this run's data planes.
+    CHANGE_BUS_CHANNEL: `tollgate-bench:${randomBytes(6).toString("hex")}`,
+  };
   const [gatewayUrl, bareUrl] = await Promise.all([
     startDataPlaneChild("data plane", dataPlaneEnv, profileArgs()),
     startChild("bare passthrough", benchFile("bare-passthrough.ts"), ["--upstream", mockUrl], { core: GATEWAY_CORE, ready: /^(http:\/\/\S+)$/ }),

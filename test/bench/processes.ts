@@ -1,6 +1,7 @@
 // Child processes of a benchmark run: started with tsx (optionally pinned to a core with taskset), awaited until they
 // print a line matching a pattern, and all stopped at the end, on failure or on Ctrl-C.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 
 const children = new Set<ChildProcess>();
@@ -20,7 +21,20 @@ function command(script: string, args: string[], core: number | null, nodeArgs: 
 }
 
 /** Starts a long-lived child and resolves with the first capture group of the first stdout line matching `ready`. */
-export function startChild(name: string, script: string, args: string[], options: { core: number | null; env?: Record<string, string>; ready: RegExp; timeoutMs?: number; nodeArgs?: string[] }): Promise<string> {
+export async function startChild(name: string, script: string, args: string[], options: ChildOptions): Promise<string> {
+  return (await startStoppableChild(name, script, args, options)).value;
+}
+
+interface ChildOptions {
+  core: number | null;
+  env?: Record<string, string>;
+  ready: RegExp;
+  timeoutMs?: number;
+  nodeArgs?: string[];
+}
+
+/** Like startChild, plus stop(): for children a section starts and should stop before the next section runs. */
+export function startStoppableChild(name: string, script: string, args: string[], options: ChildOptions): Promise<{ value: string; pid: number; stop(): Promise<void> }> {
   const [file, argv] = command(script, args, options.core, options.nodeArgs);
   const child = spawn(file, argv, { env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
   children.add(child);
@@ -32,7 +46,7 @@ export function startChild(name: string, script: string, args: string[], options
       const match = options.ready.exec(line);
       if (match) {
         clearTimeout(timer);
-        resolve(match[1] ?? line);
+        resolve({ value: match[1] ?? line, pid: child.pid!, stop: () => stopChild(child) });
       }
     });
     child.on("exit", (code) => {
@@ -44,9 +58,9 @@ export function startChild(name: string, script: string, args: string[], options
 }
 
 /** Runs a child to completion and returns its stdout. */
-export function runChild(script: string, args: string[], core: number | null): Promise<string> {
+export function runChild(script: string, args: string[], core: number | null, env: Record<string, string> = {}): Promise<string> {
   const [file, argv] = command(script, args, core);
-  const child = spawn(file, argv, { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(file, argv, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   children.add(child);
   const out: Buffer[] = [];
   const err: Buffer[] = [];
@@ -61,22 +75,33 @@ export function runChild(script: string, args: string[], core: number | null): P
   });
 }
 
+/** CPU time (user + system) a process has used so far, in ms (Linux /proc; NaN elsewhere). taskset execs node, so the pid is node's. */
+export function cpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    // utime and stime are fields 14 and 15 of the line, in clock ticks (100 per second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** SIGTERM to one child, SIGKILL if it is still there after `graceMs`. */
+function stopChild(child: ChildProcess, graceMs = 5_000): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      children.delete(child);
+      resolve();
+    });
+    child.kill("SIGTERM");
+  });
+}
+
 /** SIGTERM to every child still running (each by its pid), SIGKILL to those still there after `graceMs`. */
 export async function stopChildren(graceMs = 5_000): Promise<void> {
-  const running = [...children];
-  await Promise.all(
-    running.map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
-          child.once("exit", () => {
-            clearTimeout(timer);
-            resolve();
-          });
-          child.kill("SIGTERM");
-        }),
-    ),
-  );
+  await Promise.all([...children].map((child) => stopChild(child, graceMs)));
   children.clear();
 }
