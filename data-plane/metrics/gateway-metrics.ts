@@ -15,6 +15,8 @@ export interface GatewayMetrics {
   rejections: Counter<"reason">;
   openStreams: Gauge;
   snapshotVersion: Gauge;
+  /** Snapshot swaps by how they were made: a full rebuild, or change events applied to the current one. */
+  snapshotUpdates: Counter<"update">;
   /** Admission decisions taken without Redis (fail_open, unavailable, settle_failed), by kind. */
   admissionDegraded: Counter<"kind">;
   /** For admission's onDegraded hook. */
@@ -82,6 +84,12 @@ export function createGatewayMetrics(options: { defaultMetrics?: boolean } = {})
     snapshotVersion: new Gauge({
       name: "tollgate_snapshot_version",
       help: "Policy version of the snapshot this instance enforces",
+      registers,
+    }),
+    snapshotUpdates: new Counter({
+      name: "tollgate_snapshot_updates_total",
+      help: "Policy snapshot updates, by kind: full (rebuilt from every table) or changes (change events applied incrementally)",
+      labelNames: ["update"],
       registers,
     }),
     admissionDegraded,

@@ -36,7 +36,10 @@ export async function startDataPlane(services: DataPlaneServices): Promise<DataP
     bus,
     reconcileMs: config.SNAPSHOT_RECONCILE_MS,
     log,
-    onSwap: (snapshot) => metrics.snapshotVersion.set(Number(snapshot.version)),
+    onSwap: (snapshot, update) => {
+      metrics.snapshotVersion.set(Number(snapshot.version));
+      metrics.snapshotUpdates.labels(update).inc();
+    },
   });
   await sync.ready;
 
