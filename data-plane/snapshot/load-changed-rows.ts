@@ -1,11 +1,12 @@
-// Reads, in one REPEATABLE READ transaction, the rows of only the principals a batch of changes touches: first whom
-// the changed keys, grants, provider access, invites and groups belong to (a deleted grant's or access row's owner from
-// its change's audit event, written in the same transaction as the delete), then those principals' keys, memberships,
-// groups, grants, access, limits and budgets, in the same shape the full load gives (load-policy-rows.ts).
-import type { Db, Tx } from "../../control-plane/db/client.ts";
-import { Prisma } from "../../control-plane/db/generated/prisma/client.ts";
+// Reads the rows of only the principals a batch of changes touches, in ONE SQL statement (one consistent read, one
+// round trip: under load every round trip waits for a busy event loop, and a dozen of them made propagation slow).
+// The statement first finds whom the changed keys, grants, provider access, invites and groups belong to (a deleted
+// grant's or access row's owner from its change's audit event, written in the same transaction as the delete), then
+// returns those principals' keys, memberships, groups, grants, access, limits and budgets with the same filters and in
+// the same shape as the full load (load-policy-rows.ts).
+import type { Db } from "../../control-plane/db/client.ts";
 import type { ChangeTargets } from "./change-targets.ts";
-import { accessColumns, budgetColumns, grantColumns, keyColumns, LOAD_TIMEOUT_MS, limitColumns, ownerColumns, type PrincipalRows } from "./load-policy-rows.ts";
+import type { PrincipalRows } from "./load-policy-rows.ts";
 import type { SnapshotIndex } from "./snapshot-index.ts";
 
 export interface ChangedRows {
@@ -16,107 +17,116 @@ export interface ChangedRows {
   rows: PrincipalRows;
 }
 
-interface Owned {
-  userId: string | null;
-  groupId: string | null;
-  virtualAccountId: string | null;
+interface Answer {
+  version: string | null;
+  keysFound: number;
+  untraceable: unknown;
+  userIds: unknown;
+  virtualAccountIds: unknown;
+  keys: unknown;
+  users: unknown;
+  memberships: unknown;
+  virtualAccounts: unknown;
+  groups: unknown;
+  grants: unknown;
+  providerAccess: unknown;
+  rateLimits: unknown;
+  budgets: unknown;
 }
+
+const json = <T>(value: unknown): T => (typeof value === "string" ? JSON.parse(value) : value) as T;
 
 /** null: something cannot be traced to its principals (a key row gone, an audit event without a subject), so only a full rebuild is safe. */
 export async function loadChangedRows(prisma: Db, targets: ChangeTargets, index: SnapshotIndex): Promise<ChangedRows | null> {
-  return prisma.$transaction(
-    async (tx) => {
-      const version = (await tx.policyVersion.findUnique({ where: { id: 1 }, select: { version: true } }))?.version ?? 0n;
-      const users = new Set(targets.userIds);
-      const accounts = new Set(targets.virtualAccountIds);
-      const groups = new Set(targets.groupIds);
-      const addOwner = (row: Owned) => {
-        if (row.userId) users.add(row.userId);
-        else if (row.groupId) groups.add(row.groupId);
-        else if (row.virtualAccountId) accounts.add(row.virtualAccountId);
-      };
-      if (targets.keyIds.size > 0) {
-        const keys = await tx.apiKey.findMany({ where: { id: { in: [...targets.keyIds] } }, select: { userId: true, virtualAccountId: true } });
-        if (keys.length < targets.keyIds.size) return null;
-        for (const key of keys) addOwner({ ...key, groupId: null });
-      }
-      const gone = [
-        ...(await traceRows(targets.grantIds, (ids) => tx.modelGrant.findMany({ where: { id: { in: ids } }, select: { id: true, ...ownerColumns } }), addOwner)),
-        ...(await traceRows(targets.accessIds, (ids) => tx.providerAccess.findMany({ where: { id: { in: ids } }, select: { id: true, ...ownerColumns } }), addOwner)),
-      ];
-      if (gone.length > 0) {
-        const auditIds = gone.flatMap((id) => targets.auditIds.get(id) ?? []);
-        const audits = await tx.auditEvent.findMany({ where: { id: { in: auditIds } }, select: { targetId: true, before: true, after: true } });
-        for (const id of gone) {
-          const owners = audits.filter((a) => a.targetId === id).map((a) => subjectOf(a.before) ?? subjectOf(a.after));
-          if (owners.length === 0 || owners.some((o) => o === null)) return null;
-          for (const owner of owners) addOwner(owner!);
-        }
-      }
-      if (targets.inviteIds.size > 0) {
-        const invites = await tx.invite.findMany({ where: { id: { in: [...targets.inviteIds] } }, select: { userId: true } });
-        for (const invite of invites) if (invite.userId) users.add(invite.userId);
-      }
-      if (groups.size > 0) {
-        // Members now (added ones) and members the snapshot holds (removed ones, or all of a deleted group).
-        const members = await tx.groupMembership.findMany({ where: { groupId: { in: [...groups] } }, select: { userId: true } });
-        for (const m of members) users.add(m.userId);
-        for (const groupId of groups) for (const userId of index.membersOfGroup.get(groupId) ?? []) users.add(userId);
-      }
+  // Members the snapshot holds of the changed groups: removed ones, or all of a deleted group (the database has forgotten them).
+  const userIds = new Set(targets.userIds);
+  for (const groupId of targets.groupIds) for (const userId of index.membersOfGroup.get(groupId) ?? []) userIds.add(userId);
+  const auditIds = [...targets.auditIds.values()].flat().map(String);
+  const [answer] = await prisma.$queryRaw<Answer[]>`
+    WITH
+    found_rows AS (
+      SELECT id, "userId", "groupId", "virtualAccountId" FROM "ModelGrant" WHERE id = ANY(${[...targets.grantIds]}::uuid[])
+      UNION ALL
+      SELECT id, "userId", "groupId", "virtualAccountId" FROM "ProviderAccess" WHERE id = ANY(${[...targets.accessIds]}::uuid[])),
+    gone AS (
+      SELECT t.id FROM unnest(${[...targets.grantIds, ...targets.accessIds]}::uuid[]) AS t(id) WHERE t.id NOT IN (SELECT id FROM found_rows)),
+    subjects AS (
+      SELECT "targetId", COALESCE("before"->'subject', "after"->'subject') AS s FROM "AuditEvent" WHERE id = ANY(${auditIds}::bigint[])),
+    traced AS (
+      SELECT s."targetId", s.s->>'type' AS type, (s.s->>'id')::uuid AS id FROM subjects s JOIN gone g ON s."targetId" = g.id::text
+      WHERE s.s->>'type' IN ('User', 'Group', 'VirtualAccount') AND s.s->>'id' ~ '^[0-9a-fA-F-]{36}$'),
+    target_groups AS (
+      SELECT unnest(${[...targets.groupIds]}::uuid[]) AS id
+      UNION SELECT "groupId" FROM found_rows WHERE "groupId" IS NOT NULL
+      UNION SELECT id FROM traced WHERE type = 'Group'),
+    target_users AS (
+      SELECT unnest(${[...userIds]}::uuid[]) AS id
+      UNION SELECT "userId" FROM "ApiKey" WHERE id = ANY(${[...targets.keyIds]}::uuid[]) AND "userId" IS NOT NULL
+      UNION SELECT "userId" FROM found_rows WHERE "userId" IS NOT NULL
+      UNION SELECT id FROM traced WHERE type = 'User'
+      UNION SELECT "userId" FROM "Invite" WHERE id = ANY(${[...targets.inviteIds]}::uuid[]) AND "userId" IS NOT NULL
+      UNION SELECT "userId" FROM "GroupMembership" WHERE "groupId" IN (SELECT id FROM target_groups)),
+    target_accounts AS (
+      SELECT unnest(${[...targets.virtualAccountIds]}::uuid[]) AS id
+      UNION SELECT "virtualAccountId" FROM "ApiKey" WHERE id = ANY(${[...targets.keyIds]}::uuid[]) AND "virtualAccountId" IS NOT NULL
+      UNION SELECT "virtualAccountId" FROM found_rows WHERE "virtualAccountId" IS NOT NULL
+      UNION SELECT id FROM traced WHERE type = 'VirtualAccount'),
+    keys AS (
+      SELECT k.* FROM "ApiKey" k
+      WHERE k."revokedAt" IS NULL AND (
+        (k."userId" IN (SELECT id FROM target_users) AND EXISTS (SELECT 1 FROM "User" u WHERE u.id = k."userId" AND u.status = 'ACTIVE'))
+        OR (k."virtualAccountId" IN (SELECT id FROM target_accounts) AND EXISTS (SELECT 1 FROM "VirtualAccount" v WHERE v.id = k."virtualAccountId" AND v.status = 'ACTIVE')))),
+    live_users AS (SELECT DISTINCT "userId" AS id FROM keys WHERE "userId" IS NOT NULL),
+    live_accounts AS (SELECT DISTINCT "virtualAccountId" AS id FROM keys WHERE "virtualAccountId" IS NOT NULL),
+    memberships AS (SELECT "userId", "groupId" FROM "GroupMembership" WHERE "userId" IN (SELECT id FROM live_users)),
+    live_groups AS (SELECT DISTINCT "groupId" AS id FROM memberships)
+    SELECT
+      (SELECT version::text FROM "PolicyVersion" WHERE id = 1) AS version,
+      (SELECT count(*)::int FROM "ApiKey" WHERE id = ANY(${[...targets.keyIds]}::uuid[])) AS "keysFound",
+      (SELECT COALESCE(json_agg(g.id), '[]') FROM gone g WHERE NOT EXISTS (SELECT 1 FROM traced t WHERE t."targetId" = g.id::text)) AS untraceable,
+      (SELECT COALESCE(json_agg(id), '[]') FROM target_users) AS "userIds",
+      (SELECT COALESCE(json_agg(id), '[]') FROM target_accounts) AS "virtualAccountIds",
+      (SELECT COALESCE(json_agg(json_build_object('id', id, 'prefix', prefix, 'hash', hash, 'scopes', scopes, 'modelSlugs', "modelSlugs", 'userId', "userId",
+        'virtualAccountId', "virtualAccountId", 'expiresAt', (extract(epoch FROM "expiresAt") * 1000)::bigint)), '[]') FROM keys) AS keys,
+      (SELECT COALESCE(json_agg(json_build_object('id', id, 'email', email)), '[]') FROM "User" WHERE id IN (SELECT id FROM live_users)) AS users,
+      (SELECT COALESCE(json_agg(m), '[]') FROM memberships m) AS memberships,
+      (SELECT COALESCE(json_agg(json_build_object('id', id, 'name', name)), '[]') FROM "VirtualAccount" WHERE id IN (SELECT id FROM live_accounts)) AS "virtualAccounts",
+      (SELECT COALESCE(json_agg(json_build_object('id', id, 'name', name)), '[]') FROM "Group" WHERE id IN (SELECT id FROM live_groups)) AS groups,
+      (SELECT COALESCE(json_agg(json_build_object('modelId', "modelId", 'userId', "userId", 'groupId', "groupId", 'virtualAccountId', "virtualAccountId")), '[]')
+        FROM "ModelGrant" WHERE "userId" IN (SELECT id FROM live_users) OR "groupId" IN (SELECT id FROM live_groups) OR "virtualAccountId" IN (SELECT id FROM live_accounts)) AS grants,
+      (SELECT COALESCE(json_agg(json_build_object('providerId', "providerId", 'level', level, 'userId', "userId", 'groupId', "groupId", 'virtualAccountId', "virtualAccountId")), '[]')
+        FROM "ProviderAccess" WHERE "userId" IN (SELECT id FROM live_users) OR "groupId" IN (SELECT id FROM live_groups) OR "virtualAccountId" IN (SELECT id FROM live_accounts)) AS "providerAccess",
+      (SELECT COALESCE(json_agg(json_build_object('userId', "userId", 'groupId', "groupId", 'virtualAccountId', "virtualAccountId", 'apiKeyId', "apiKeyId",
+        'requestsPerMinute', "requestsPerMinute", 'tokensPerMinute', "tokensPerMinute", 'concurrentRequests', "concurrentRequests")), '[]')
+        FROM "RateLimit" WHERE "userId" IN (SELECT id FROM live_users) OR "groupId" IN (SELECT id FROM live_groups) OR "virtualAccountId" IN (SELECT id FROM live_accounts)
+          OR "apiKeyId" IN (SELECT id FROM keys)) AS "rateLimits",
+      (SELECT COALESCE(json_agg(json_build_object('userId', "userId", 'groupId', "groupId", 'virtualAccountId', "virtualAccountId", 'apiKeyId', "apiKeyId",
+        'period', period, 'capMicros', "capMicros"::text)), '[]')
+        FROM "Budget" WHERE "userId" IN (SELECT id FROM live_users) OR "groupId" IN (SELECT id FROM live_groups) OR "virtualAccountId" IN (SELECT id FROM live_accounts)
+          OR "apiKeyId" IN (SELECT id FROM keys)) AS budgets`;
+  if (!answer) return null;
+  if (answer.keysFound < targets.keyIds.size || json<string[]>(answer.untraceable).length > 0) return null;
 
-      const owners = new Set([...[...users].map((id) => `u:${id}`), ...[...accounts].map((id) => `v:${id}`)]);
-      return { version, owners, rows: await loadPrincipalRows(tx, [...users], [...accounts]) };
+  type Row<K extends keyof PrincipalRows> = PrincipalRows[K][number];
+  const keys = json<Array<Omit<Row<"keys">, "expiresAt"> & { expiresAt: number | null }>>(answer.keys).map((k) => ({
+    ...k,
+    expiresAt: k.expiresAt === null ? null : new Date(Number(k.expiresAt)),
+  }));
+  const budgets = json<Array<Omit<Row<"budgets">, "capMicros"> & { capMicros: string }>>(answer.budgets).map((b) => ({ ...b, capMicros: BigInt(b.capMicros) }));
+  const owners = new Set([...json<string[]>(answer.userIds).map((id) => `u:${id}`), ...json<string[]>(answer.virtualAccountIds).map((id) => `v:${id}`)]);
+  return {
+    version: BigInt(answer.version ?? "0"),
+    owners,
+    rows: {
+      keys,
+      users: json(answer.users),
+      memberships: json(answer.memberships),
+      virtualAccounts: json(answer.virtualAccounts),
+      groups: json(answer.groups),
+      grants: json(answer.grants),
+      providerAccess: json(answer.providerAccess),
+      rateLimits: json(answer.rateLimits),
+      budgets,
     },
-    { isolationLevel: Prisma.TransactionIsolationLevel.RepeatableRead, timeout: LOAD_TIMEOUT_MS, maxWait: 10_000 },
-  );
-}
-
-/** The `subject` label grant and provider-access changes put in their audit event (control-plane/subjects/subject.ts). */
-function subjectOf(snapshot: unknown): Owned | null {
-  const subject = (snapshot as { subject?: { type?: unknown; id?: unknown } } | null)?.subject;
-  if (typeof subject?.id !== "string") return null;
-  if (subject.type === "User") return { userId: subject.id, groupId: null, virtualAccountId: null };
-  if (subject.type === "Group") return { userId: null, groupId: subject.id, virtualAccountId: null };
-  if (subject.type === "VirtualAccount") return { userId: null, groupId: null, virtualAccountId: subject.id };
-  return null;
-}
-
-/** Adds the owner of every row found; returns the ids not found. */
-async function traceRows(ids: Set<string>, find: (ids: string[]) => Promise<(Owned & { id: string })[]>, addOwner: (row: Owned) => void): Promise<string[]> {
-  if (ids.size === 0) return [];
-  const found = await find([...ids]);
-  for (const row of found) addOwner(row);
-  const foundIds = new Set(found.map((row) => row.id));
-  return [...ids].filter((id) => !foundIds.has(id));
-}
-
-/** The full load's rows (same filters: live keys of active owners, and what those owners hold), for some principals. */
-async function loadPrincipalRows(tx: Tx, userIds: string[], accountIds: string[]): Promise<PrincipalRows> {
-  const empty: PrincipalRows = { keys: [], users: [], memberships: [], virtualAccounts: [], groups: [], grants: [], providerAccess: [], rateLimits: [], budgets: [] };
-  const keyOwners: Prisma.ApiKeyWhereInput[] = [];
-  if (userIds.length > 0) keyOwners.push({ userId: { in: userIds }, user: { status: "ACTIVE" } });
-  if (accountIds.length > 0) keyOwners.push({ virtualAccountId: { in: accountIds }, virtualAccount: { status: "ACTIVE" } });
-  if (keyOwners.length === 0) return empty;
-  const keys = await tx.apiKey.findMany({ where: { revokedAt: null, OR: keyOwners }, select: keyColumns });
-  if (keys.length === 0) return empty;
-  const liveUsers = [...new Set(keys.flatMap((k) => (k.userId ? [k.userId] : [])))];
-  const liveAccounts = [...new Set(keys.flatMap((k) => (k.virtualAccountId ? [k.virtualAccountId] : [])))];
-  const memberships = liveUsers.length > 0 ? await tx.groupMembership.findMany({ where: { userId: { in: liveUsers } }, select: { userId: true, groupId: true } }) : [];
-  const groupIds = [...new Set(memberships.map((m) => m.groupId))];
-  // Rows held by these users, their groups or these accounts (one filter shape fits the four owned tables).
-  const holders: Array<{ userId: { in: string[] } } | { groupId: { in: string[] } } | { virtualAccountId: { in: string[] } }> = [];
-  if (liveUsers.length > 0) holders.push({ userId: { in: liveUsers } });
-  if (groupIds.length > 0) holders.push({ groupId: { in: groupIds } });
-  if (liveAccounts.length > 0) holders.push({ virtualAccountId: { in: liveAccounts } });
-  const keyIds = keys.map((k) => k.id);
-  const [users, virtualAccounts, groups, grants, providerAccess, rateLimits, budgets] = await Promise.all([
-    liveUsers.length > 0 ? tx.user.findMany({ where: { id: { in: liveUsers } }, select: { id: true, email: true } }) : [],
-    liveAccounts.length > 0 ? tx.virtualAccount.findMany({ where: { id: { in: liveAccounts } }, select: { id: true, name: true } }) : [],
-    groupIds.length > 0 ? tx.group.findMany({ where: { id: { in: groupIds } }, select: { id: true, name: true } }) : [],
-    tx.modelGrant.findMany({ where: { OR: holders }, select: grantColumns }),
-    tx.providerAccess.findMany({ where: { OR: holders }, select: accessColumns }),
-    tx.rateLimit.findMany({ where: { OR: [...holders, { apiKeyId: { in: keyIds } }] }, select: limitColumns }),
-    tx.budget.findMany({ where: { OR: [...holders, { apiKeyId: { in: keyIds } }] }, select: budgetColumns }),
-  ]);
-  return { keys, users, memberships, virtualAccounts, groups, grants, providerAccess, rateLimits, budgets };
+  };
 }

@@ -154,8 +154,14 @@ describe("incremental snapshot updates", () => {
     await change(Q.clearLimit, { subject: { groupId: team.id } });
     expect(entry(aliceKey.secret)?.principal.bucket.requestsPerMinute).toBe(500);
 
-    await change(Q.updateKey, { input: { id: aliceKey.apiKey.id, modelSlugs: [chat.slug], rateLimit: { requestsPerMinute: 7 } } });
-    expect(entry(aliceKey.secret)).toMatchObject({ modelSlugs: new Set([chat.slug]), bucket: { requestsPerMinute: 7 } });
+    const expiresAt = new Date(Date.now() + 3_600_000);
+    await change(Q.updateKey, { input: { id: aliceKey.apiKey.id, modelSlugs: [chat.slug], rateLimit: { requestsPerMinute: 7 }, budgets: [{ period: "DAILY", cap: "1.50" }], expiresAt } });
+    expect(entry(aliceKey.secret)).toMatchObject({
+      modelSlugs: new Set([chat.slug]),
+      expiresAt: expiresAt.getTime(),
+      bucket: { requestsPerMinute: 7, budgets: [{ period: "DAILY", capMicros: 1_500_000n }] },
+    });
+    await expectSameAsFullRebuild();
     const rotated = await change(Q.rotateKey, { input: { id: aliceKey.apiKey.id, gracePeriodSeconds: 0 } });
     expect(entry(aliceKey.secret)).toBeUndefined();
     expect(entry(rotated.secret)?.bucket?.requestsPerMinute).toBe(7);
