@@ -55,55 +55,60 @@ export async function loadChangedRows(prisma: Db, targets: ChangeTargets, index:
     traced AS (
       SELECT s."targetId", s.s->>'type' AS type, (s.s->>'id')::uuid AS id FROM subjects s JOIN gone g ON s."targetId" = g.id::text
       WHERE s.s->>'type' IN ('User', 'Group', 'VirtualAccount') AND s.s->>'id' ~ '^[0-9a-fA-F-]{36}$'),
-    target_groups AS (
-      SELECT unnest(${[...targets.groupIds]}::uuid[]) AS id
+    target_groups AS (SELECT ARRAY(
+      SELECT unnest(${[...targets.groupIds]}::uuid[])
       UNION SELECT "groupId" FROM found_rows WHERE "groupId" IS NOT NULL
-      UNION SELECT id FROM traced WHERE type = 'Group'),
-    target_users AS (
-      SELECT unnest(${[...userIds]}::uuid[]) AS id
+      UNION SELECT id FROM traced WHERE type = 'Group') AS ids),
+    target_users AS (SELECT ARRAY(
+      SELECT unnest(${[...userIds]}::uuid[])
       UNION SELECT "userId" FROM "ApiKey" WHERE id = ANY(${[...targets.keyIds]}::uuid[]) AND "userId" IS NOT NULL
       UNION SELECT "userId" FROM found_rows WHERE "userId" IS NOT NULL
       UNION SELECT id FROM traced WHERE type = 'User'
       UNION SELECT "userId" FROM "Invite" WHERE id = ANY(${[...targets.inviteIds]}::uuid[]) AND "userId" IS NOT NULL
-      UNION SELECT "userId" FROM "GroupMembership" WHERE "groupId" IN (SELECT id FROM target_groups)),
-    target_accounts AS (
-      SELECT unnest(${[...targets.virtualAccountIds]}::uuid[]) AS id
+      UNION SELECT "userId" FROM "GroupMembership" WHERE "groupId" = ANY((SELECT ids FROM target_groups)::uuid[])) AS ids),
+    target_accounts AS (SELECT ARRAY(
+      SELECT unnest(${[...targets.virtualAccountIds]}::uuid[])
       UNION SELECT "virtualAccountId" FROM "ApiKey" WHERE id = ANY(${[...targets.keyIds]}::uuid[]) AND "virtualAccountId" IS NOT NULL
       UNION SELECT "virtualAccountId" FROM found_rows WHERE "virtualAccountId" IS NOT NULL
-      UNION SELECT id FROM traced WHERE type = 'VirtualAccount'),
+      UNION SELECT id FROM traced WHERE type = 'VirtualAccount') AS ids),
+    -- Id lists as arrays, each computed once: = ANY(array) is an index scan (the cast makes the subquery one value, not a row
+    -- set), where IN (subquery) inside an OR made every table a sequential scan (seconds at 100k keys).
     keys AS (
       SELECT k.* FROM "ApiKey" k
-      WHERE k."revokedAt" IS NULL AND (
-        (k."userId" IN (SELECT id FROM target_users) AND EXISTS (SELECT 1 FROM "User" u WHERE u.id = k."userId" AND u.status = 'ACTIVE'))
-        OR (k."virtualAccountId" IN (SELECT id FROM target_accounts) AND EXISTS (SELECT 1 FROM "VirtualAccount" v WHERE v.id = k."virtualAccountId" AND v.status = 'ACTIVE')))),
-    live_users AS (SELECT DISTINCT "userId" AS id FROM keys WHERE "userId" IS NOT NULL),
-    live_accounts AS (SELECT DISTINCT "virtualAccountId" AS id FROM keys WHERE "virtualAccountId" IS NOT NULL),
-    memberships AS (SELECT "userId", "groupId" FROM "GroupMembership" WHERE "userId" IN (SELECT id FROM live_users)),
-    live_groups AS (SELECT DISTINCT "groupId" AS id FROM memberships)
+      WHERE k."revokedAt" IS NULL
+        AND (k."userId" = ANY((SELECT ids FROM target_users)::uuid[]) OR k."virtualAccountId" = ANY((SELECT ids FROM target_accounts)::uuid[]))
+        AND (k."userId" IS NULL OR EXISTS (SELECT 1 FROM "User" u WHERE u.id = k."userId" AND u.status = 'ACTIVE'))
+        AND (k."virtualAccountId" IS NULL OR EXISTS (SELECT 1 FROM "VirtualAccount" v WHERE v.id = k."virtualAccountId" AND v.status = 'ACTIVE'))),
+    live AS (SELECT
+      ARRAY(SELECT DISTINCT "userId" FROM keys WHERE "userId" IS NOT NULL) AS users,
+      ARRAY(SELECT DISTINCT "virtualAccountId" FROM keys WHERE "virtualAccountId" IS NOT NULL) AS accounts,
+      ARRAY(SELECT id FROM keys) AS keys),
+    memberships AS (SELECT "userId", "groupId" FROM "GroupMembership" WHERE "userId" = ANY((SELECT users FROM live)::uuid[])),
+    live_groups AS (SELECT ARRAY(SELECT DISTINCT "groupId" FROM memberships) AS ids)
     SELECT
       (SELECT version::text FROM "PolicyVersion" WHERE id = 1) AS version,
       (SELECT count(*)::int FROM "ApiKey" WHERE id = ANY(${[...targets.keyIds]}::uuid[])) AS "keysFound",
       (SELECT COALESCE(json_agg(g.id), '[]') FROM gone g WHERE NOT EXISTS (SELECT 1 FROM traced t WHERE t."targetId" = g.id::text)) AS untraceable,
-      (SELECT COALESCE(json_agg(id), '[]') FROM target_users) AS "userIds",
-      (SELECT COALESCE(json_agg(id), '[]') FROM target_accounts) AS "virtualAccountIds",
+      (SELECT array_to_json(ids) FROM target_users) AS "userIds",
+      (SELECT array_to_json(ids) FROM target_accounts) AS "virtualAccountIds",
       (SELECT COALESCE(json_agg(json_build_object('id', id, 'prefix', prefix, 'hash', hash, 'scopes', scopes, 'modelSlugs', "modelSlugs", 'userId', "userId",
         'virtualAccountId', "virtualAccountId", 'expiresAt', (extract(epoch FROM "expiresAt") * 1000)::bigint)), '[]') FROM keys) AS keys,
-      (SELECT COALESCE(json_agg(json_build_object('id', id, 'email', email)), '[]') FROM "User" WHERE id IN (SELECT id FROM live_users)) AS users,
+      (SELECT COALESCE(json_agg(json_build_object('id', id, 'email', email)), '[]') FROM "User" WHERE id = ANY((SELECT users FROM live)::uuid[])) AS users,
       (SELECT COALESCE(json_agg(m), '[]') FROM memberships m) AS memberships,
-      (SELECT COALESCE(json_agg(json_build_object('id', id, 'name', name)), '[]') FROM "VirtualAccount" WHERE id IN (SELECT id FROM live_accounts)) AS "virtualAccounts",
-      (SELECT COALESCE(json_agg(json_build_object('id', id, 'name', name)), '[]') FROM "Group" WHERE id IN (SELECT id FROM live_groups)) AS groups,
+      (SELECT COALESCE(json_agg(json_build_object('id', id, 'name', name)), '[]') FROM "VirtualAccount" WHERE id = ANY((SELECT accounts FROM live)::uuid[])) AS "virtualAccounts",
+      (SELECT COALESCE(json_agg(json_build_object('id', id, 'name', name)), '[]') FROM "Group" WHERE id = ANY((SELECT ids FROM live_groups)::uuid[])) AS groups,
       (SELECT COALESCE(json_agg(json_build_object('modelId', "modelId", 'userId', "userId", 'groupId', "groupId", 'virtualAccountId', "virtualAccountId")), '[]')
-        FROM "ModelGrant" WHERE "userId" IN (SELECT id FROM live_users) OR "groupId" IN (SELECT id FROM live_groups) OR "virtualAccountId" IN (SELECT id FROM live_accounts)) AS grants,
+        FROM "ModelGrant" WHERE "userId" = ANY((SELECT users FROM live)::uuid[]) OR "groupId" = ANY((SELECT ids FROM live_groups)::uuid[]) OR "virtualAccountId" = ANY((SELECT accounts FROM live)::uuid[])) AS grants,
       (SELECT COALESCE(json_agg(json_build_object('providerId', "providerId", 'level', level, 'userId', "userId", 'groupId', "groupId", 'virtualAccountId', "virtualAccountId")), '[]')
-        FROM "ProviderAccess" WHERE "userId" IN (SELECT id FROM live_users) OR "groupId" IN (SELECT id FROM live_groups) OR "virtualAccountId" IN (SELECT id FROM live_accounts)) AS "providerAccess",
+        FROM "ProviderAccess" WHERE "userId" = ANY((SELECT users FROM live)::uuid[]) OR "groupId" = ANY((SELECT ids FROM live_groups)::uuid[]) OR "virtualAccountId" = ANY((SELECT accounts FROM live)::uuid[])) AS "providerAccess",
       (SELECT COALESCE(json_agg(json_build_object('userId', "userId", 'groupId', "groupId", 'virtualAccountId', "virtualAccountId", 'apiKeyId', "apiKeyId",
         'requestsPerMinute', "requestsPerMinute", 'tokensPerMinute', "tokensPerMinute", 'concurrentRequests', "concurrentRequests")), '[]')
-        FROM "RateLimit" WHERE "userId" IN (SELECT id FROM live_users) OR "groupId" IN (SELECT id FROM live_groups) OR "virtualAccountId" IN (SELECT id FROM live_accounts)
-          OR "apiKeyId" IN (SELECT id FROM keys)) AS "rateLimits",
+        FROM "RateLimit" WHERE "userId" = ANY((SELECT users FROM live)::uuid[]) OR "groupId" = ANY((SELECT ids FROM live_groups)::uuid[]) OR "virtualAccountId" = ANY((SELECT accounts FROM live)::uuid[])
+          OR "apiKeyId" = ANY((SELECT keys FROM live)::uuid[])) AS "rateLimits",
       (SELECT COALESCE(json_agg(json_build_object('userId', "userId", 'groupId', "groupId", 'virtualAccountId', "virtualAccountId", 'apiKeyId', "apiKeyId",
         'period', period, 'capMicros', "capMicros"::text)), '[]')
-        FROM "Budget" WHERE "userId" IN (SELECT id FROM live_users) OR "groupId" IN (SELECT id FROM live_groups) OR "virtualAccountId" IN (SELECT id FROM live_accounts)
-          OR "apiKeyId" IN (SELECT id FROM keys)) AS budgets`;
+        FROM "Budget" WHERE "userId" = ANY((SELECT users FROM live)::uuid[]) OR "groupId" = ANY((SELECT ids FROM live_groups)::uuid[]) OR "virtualAccountId" = ANY((SELECT accounts FROM live)::uuid[])
+          OR "apiKeyId" = ANY((SELECT keys FROM live)::uuid[])) AS budgets`;
   if (!answer) return null;
   if (answer.keysFound < targets.keyIds.size || json<string[]>(answer.untraceable).length > 0) return null;
 
