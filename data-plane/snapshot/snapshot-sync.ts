@@ -24,8 +24,11 @@ export interface SnapshotSyncOptions {
    * network) cannot block every later build. Default: a little over the load transaction's own timeout.
    */
   buildTimeoutMs?: number;
-  /** Called after each swap, a full rebuild or applied changes (metrics, logs); an exception here is logged, never fatal. */
-  onSwap?: (snapshot: Snapshot, update: "full" | "changes") => void;
+  /**
+   * Called after each swap, a full rebuild or applied changes (metrics, logs), with the change events it applied (none
+   * for a full rebuild); an exception here is logged, never fatal.
+   */
+  onSwap?: (snapshot: Snapshot, update: "full" | "changes", events: readonly ChangeEvent[]) => void;
   log?: (line: string) => void;
 }
 
@@ -90,7 +93,7 @@ export function startSnapshotSync(options: SnapshotSyncOptions): SnapshotSync {
     log(`[tollgate] policy snapshot: the database answers again; serving policy version ${snapshot.version}`);
   };
 
-  function swap(next: Snapshot, update: "full" | "changes") {
+  function swap(next: Snapshot, update: "full" | "changes", events: readonly ChangeEvent[] = []) {
     // Requests read current() per request, so replacing the reference is the whole (atomic) swap.
     snapshot = next;
     for (const version of pending.keys()) if (version <= next.version) pending.delete(version);
@@ -98,7 +101,7 @@ export function startSnapshotSync(options: SnapshotSyncOptions): SnapshotSync {
     recovered();
     if (!isReady) markReady();
     try {
-      onSwap?.(next, update);
+      onSwap?.(next, update, events);
     } catch (error) {
       log(`[tollgate] policy snapshot: onSwap failed: ${messageOf(error)}`);
     }
@@ -130,7 +133,7 @@ export function startSnapshotSync(options: SnapshotSyncOptions): SnapshotSync {
     try {
       const next = await withDeadline((signal) => applyChanges(prisma, snapshot, index!, batch, log, signal), buildTimeoutMs);
       if (stopped) return;
-      if (next) swap(next, "changes");
+      if (next) swap(next, "changes", batch);
       else {
         // The full rebuild that follows covers these events.
         for (const event of batch) pending.delete(BigInt(event.version));
@@ -234,12 +237,17 @@ export function startSnapshotSync(options: SnapshotSyncOptions): SnapshotSync {
       if (failed) await requestFull();
       else if (stored < snapshot.version) await requestFull();
       else if (stored > snapshot.version) {
-        // Events for those versions may still be on their way: give them a moment before rebuilding everything.
-        await sleep(Math.min(reconcileMs, 500));
-        if (!stopped && !building && snapshot.version < stored) {
-          log(`[tollgate] policy snapshot: the stored policy version is ${stored}, the snapshot's ${snapshot.version}; full resync`);
-          await requestFull();
+        // Events for those versions may still be on their way, or queued behind others being applied: rebuild everything
+        // only once nothing is left to apply and the snapshot is still behind (the last events were lost), or after
+        // another whole period of trying.
+        const giveUpAt = Date.now() + reconcileMs;
+        for (;;) {
+          await sleep(Math.min(reconcileMs, 500));
+          if (stopped || building || snapshot.version >= stored) return;
+          if ((pending.size === 0 && !working) || Date.now() > giveUpAt) break;
         }
+        log(`[tollgate] policy snapshot: the stored policy version is ${stored}, the snapshot's ${snapshot.version}; full resync`);
+        await requestFull();
       } else recovered();
     } catch (error) {
       outage("version check", error);

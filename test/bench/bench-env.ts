@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { createCredentialCipher, type CredentialCipher } from "../../shared/credential-cipher.ts";
 import { createTestDatabase, redisUrl, type TestDatabase } from "../support/database.ts";
-import { hasTaskset, startChild } from "./processes.ts";
+import { hasTaskset, startChild, startStoppableChild } from "./processes.ts";
 import { seedPolicy, type SlugMap } from "./seed-policy.ts";
 
 /** The gateway (and anything standing in for it) gets core 0; mock, load generators and peers' clients core 1. */
@@ -73,4 +73,9 @@ export async function startBenchEnv(models: SlugMap): Promise<BenchEnv> {
 /** A data-plane process (data-plane/main.ts) on the gateway core; resolves with its base URL once it serves. */
 export function startDataPlaneChild(name: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<string> {
   return startChild(name, benchFile("../../data-plane/main.ts"), [], { core: GATEWAY_CORE, env, nodeArgs, ready: /data plane ready: (http:\/\/[^/\s]+)/ });
+}
+
+/** Like startDataPlaneChild, for sections that stop their instances before the next section runs. */
+export function startStoppableDataPlaneChild(name: string, env: Record<string, string>, onLine?: (line: string) => void) {
+  return startStoppableChild(name, benchFile("../../data-plane/main.ts"), [], { core: GATEWAY_CORE, env, timeoutMs: 120_000, onLine, ready: /data plane ready: (http:\/\/[^/\s]+)/ });
 }

@@ -31,6 +31,8 @@ interface ChildOptions {
   ready: RegExp;
   timeoutMs?: number;
   nodeArgs?: string[];
+  /** Sees every stdout line (the ready line included). */
+  onLine?: (line: string) => void;
 }
 
 /** Like startChild, plus stop(): for children a section starts and should stop before the next section runs. */
@@ -43,6 +45,7 @@ export function startStoppableChild(name: string, script: string, args: string[]
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not start within ${options.timeoutMs ?? 30_000} ms: ${stderr.join("")}`)), options.timeoutMs ?? 30_000);
     createInterface({ input: child.stdout! }).on("line", (line) => {
+      options.onLine?.(line);
       const match = options.ready.exec(line);
       if (match) {
         clearTimeout(timer);

@@ -204,3 +204,22 @@ export async function seedDataset(databaseUrl: string, cipher: CredentialCipher,
     await client.end();
   }
 }
+
+/** An OWNER with a real admin + inference key in an existing database (the control plane bootstraps one only when it has no users). */
+export async function addOwnerKey(databaseUrl: string, email: string): Promise<string> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const minted = mintApiKey("user");
+    const owner = await client.query(`INSERT INTO "User"(id, email, name, role, status, "updatedAt") VALUES (gen_random_uuid(), $1, 'Bench owner', 'OWNER', 'ACTIVE', now()) RETURNING id`, [email]);
+    await client.query(`INSERT INTO "ApiKey"(id, name, prefix, hash, scopes, "userId") VALUES (gen_random_uuid(), 'bench owner', $1, $2, '{admin,inference}', $3)`, [
+      minted.prefix,
+      minted.hash,
+      (owner.rows[0] as { id: string }).id,
+    ]);
+    await client.query(`UPDATE "PolicyVersion" SET version = version + 1, "updatedAt" = now() WHERE id = 1`);
+    return minted.secret;
+  } finally {
+    await client.end();
+  }
+}

@@ -2,6 +2,7 @@
 import type { BenchSection } from "../section.ts";
 import { controlPlaneSection } from "./control-plane.ts";
 import { latencySection } from "./latency.ts";
+import { propagationSection } from "./propagation.ts";
 import { snapshotSection } from "./snapshot.ts";
 
-export const SECTIONS: BenchSection[] = [latencySection, snapshotSection, controlPlaneSection];
+export const SECTIONS: BenchSection[] = [latencySection, snapshotSection, controlPlaneSection, propagationSection];
