@@ -76,7 +76,8 @@ const allowedProvidersOf: BatchLoader<AllowedProvider[]> = async (prisma, ids) =
       FROM "GroupMembership" m JOIN "Group" g ON g."id" = m."groupId" JOIN "ProviderAccess" a ON a."groupId" = m."groupId"
       WHERE m."userId" = ANY(${ids}::uuid[])`;
   const providerIds = [...new Set(paths.map((p) => p.providerId))];
-  const providers = new Map(providerIds.length ? (await prisma.provider.findMany({ where: { id: { in: providerIds } } })).map((p) => [p.id, p]) : []);
+  // Asked even when no path exists, so a page costs the same statements whatever it holds.
+  const providers = new Map((await prisma.provider.findMany({ where: { id: { in: providerIds } } })).map((p) => [p.id, p]));
   const rows = new Map<string, UserAccessRows<Provider>>();
   for (const path of paths) {
     const provider = providers.get(path.providerId);

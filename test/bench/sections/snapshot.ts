@@ -9,7 +9,7 @@ import type { SnapshotBuildResult } from "../snapshot-build.ts";
 import { summarize } from "../stats.ts";
 
 const PROCESSES = Number(process.env.BENCH_SNAPSHOT_PROCESSES ?? 3);
-const WARM = Number(process.env.BENCH_SNAPSHOT_WARM ?? 3);
+const WARM = Number(process.env.BENCH_SNAPSHOT_WARM ?? 2);
 const CHANGES = Number(process.env.BENCH_SNAPSHOT_CHANGES ?? 20);
 
 async function run(env: BenchEnv): Promise<SectionResult> {
