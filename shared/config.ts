@@ -30,6 +30,8 @@ export const configSchema = z.object({
   TOLLGATE_HOME: z.string().min(1).default("./.tollgate"),
   DATABASE_URL: optionalUrl("DATABASE_URL", ["postgres", "postgresql"]),
   REDIS_URL: optionalUrl("REDIS_URL", ["redis", "rediss"]),
+  /** The Redis pub/sub channel of change events: deployments (or benchmark runs) sharing one Redis need their own. */
+  CHANGE_BUS_CHANNEL: z.string().trim().min(1, "CHANGE_BUS_CHANNEL must not be empty").default("tollgate:changes"),
   /** Encrypts provider credentials at rest (32 bytes, base64 or hex). Required with DATABASE_URL. */
   TOLLGATE_SECRET_KEY: z.string().optional(),
   /** The owner created on first start with an empty database. */

@@ -7,8 +7,8 @@ export type Db = InstanceType<typeof PrismaClient>;
 export type Tx = Prisma.TransactionClient;
 
 export interface DbOptions {
-  /** Sees every SQL statement (tests count them to prove there is no N+1). Off by default: it costs. */
-  onQuery?: (sql: string) => void;
+  /** Sees every SQL statement and how long Prisma reports it took (tests count them to prove there is no N+1). Off by default: it costs. */
+  onQuery?: (sql: string, durationMs: number) => void;
   /** Client-side limit per query (DATABASE_QUERY_TIMEOUT_MS); none by default. */
   queryTimeoutMs?: number;
 }
@@ -20,6 +20,6 @@ export function createDb(connectionString: string, poolSize: number, options: Db
   const { onQuery } = options;
   if (!onQuery) return new PrismaClient({ adapter });
   const client = new PrismaClient({ adapter, log: [{ emit: "event", level: "query" }] });
-  client.$on("query", (event) => onQuery(event.query));
+  client.$on("query", (event) => onQuery(event.query, Number(event.duration)));
   return client as unknown as Db;
 }

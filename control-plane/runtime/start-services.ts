@@ -27,7 +27,7 @@ export async function startServices(config: Config, log: (line: string) => void)
   }
   // PGlite is one connection; its socket server serialises clients, so one pooled connection is honest.
   const prisma = createDb(databaseUrl, embedded ? 1 : config.DATABASE_POOL_SIZE, { queryTimeoutMs: config.DATABASE_QUERY_TIMEOUT_MS });
-  const bus = createChangeBus(config.REDIS_URL);
+  const bus = createChangeBus(config.REDIS_URL, config.CHANGE_BUS_CHANNEL);
   log(config.REDIS_URL ? "change bus: Redis" : "change bus: in-process");
   return {
     databaseUrl,

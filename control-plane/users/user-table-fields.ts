@@ -1,6 +1,7 @@
-// Columns of the users table on User: live key count and allowed providers (direct or through groups), each
-// loaded in the same query as the users themselves.
+// Columns of the users table on User: live key count and allowed providers (direct or through groups), each loaded
+// for the whole page at once (batched-load.ts): one grouped count, and one access query plus one for the providers.
 import { getRefFromModel } from "@pothos/plugin-prisma";
+import { batchedCount, batchedLoad, type BatchLoader, countsBy } from "../batched-load.ts";
 import { builder } from "../builder.ts";
 import type { AccessLevel, Provider } from "../db/generated/prisma/client.ts";
 import { AccessLevelEnum } from "../provider-access/provider-access-type.ts";
@@ -25,7 +26,7 @@ export interface UserAccessRows<P extends ProviderRef> {
   memberships: { group: { name: string; providerAccess: AccessRow<P>[] } }[];
 }
 
-/** What `allowedProviders` needs from a user row: its own access and its groups' access, with the providers. */
+/** What `allowedProviders` needs from a user row: its own access and its groups' access, with the providers (the export selects this). */
 export const allowedProvidersSelect = {
   providerAccess: { select: { level: true, provider: true } },
   memberships: { select: { group: { select: { name: true, providerAccess: { select: { level: true, provider: true } } } } } },
@@ -62,12 +63,38 @@ const AllowedProviderRef = builder.objectRef<AllowedProvider>("AllowedProvider")
   }),
 });
 
+const liveKeyCounts: BatchLoader<number> = async (prisma, ids) =>
+  countsBy(await prisma.apiKey.groupBy({ by: ["userId"], where: { userId: { in: ids }, revokedAt: null }, _count: { _all: true } }), "userId");
+
+/** Every access path of the page's users in one statement (direct, or a group's name), then their providers in one more. */
+const allowedProvidersOf: BatchLoader<AllowedProvider[]> = async (prisma, ids) => {
+  const paths = await prisma.$queryRaw<{ userId: string; providerId: string; level: AccessLevel; via: string | null }[]>`
+    SELECT a."userId"::text AS "userId", a."providerId"::text AS "providerId", a."level"::text AS "level", NULL AS "via"
+      FROM "ProviderAccess" a WHERE a."userId" = ANY(${ids}::uuid[])
+    UNION ALL
+    SELECT m."userId"::text, a."providerId"::text, a."level"::text, g."name"
+      FROM "GroupMembership" m JOIN "Group" g ON g."id" = m."groupId" JOIN "ProviderAccess" a ON a."groupId" = m."groupId"
+      WHERE m."userId" = ANY(${ids}::uuid[])`;
+  const providerIds = [...new Set(paths.map((p) => p.providerId))];
+  // Asked even when no path exists, so a page costs the same statements whatever it holds.
+  const providers = new Map((await prisma.provider.findMany({ where: { id: { in: providerIds } } })).map((p) => [p.id, p]));
+  const rows = new Map<string, UserAccessRows<Provider>>();
+  for (const path of paths) {
+    const provider = providers.get(path.providerId);
+    if (!provider) continue;
+    let user = rows.get(path.userId);
+    if (!user) rows.set(path.userId, (user = { providerAccess: [], memberships: [] }));
+    if (path.via === null) user.providerAccess.push({ level: path.level, provider });
+    else user.memberships.push({ group: { name: path.via, providerAccess: [{ level: path.level, provider }] } });
+  }
+  return new Map([...rows].map(([userId, user]) => [userId, mergeAllowedProviders(user)]));
+};
+
 builder.prismaObjectFields("User", (t) => ({
-  keyCount: t.relationCount("apiKeys", { where: { revokedAt: null }, description: "Keys of this user that are not revoked." }),
+  keyCount: t.int({ description: "Keys of this user that are not revoked.", resolve: (user, _args, ctx) => batchedCount(ctx, liveKeyCounts, user.id) }),
   allowedProviders: t.field({
     type: [AllowedProviderRef],
     description: "Providers the user may use, directly or through groups: one entry each, with the strongest level and where it comes from.",
-    select: allowedProvidersSelect,
-    resolve: (user) => mergeAllowedProviders(user),
+    resolve: async (user, _args, ctx) => (await batchedLoad(ctx, allowedProvidersOf, user.id)) ?? [],
   }),
 }));

@@ -15,6 +15,10 @@ export interface GatewayMetrics {
   rejections: Counter<"reason">;
   openStreams: Gauge;
   snapshotVersion: Gauge;
+  /** Snapshot swaps by how they were made: a full rebuild, or change events applied to the current one. */
+  snapshotUpdates: Counter<"update">;
+  /** From a change event's publication by the control plane to this instance enforcing it (clocks of both hosts). */
+  changeLag: Histogram;
   /** Admission decisions taken without Redis (fail_open, unavailable, settle_failed), by kind. */
   admissionDegraded: Counter<"kind">;
   /** For admission's onDegraded hook. */
@@ -99,6 +103,18 @@ export function createGatewayMetrics(options: { defaultMetrics?: boolean } = {})
     snapshotVersion: new Gauge({
       name: "tollgate_snapshot_version",
       help: "Policy version of the snapshot this instance enforces",
+      registers,
+    }),
+    snapshotUpdates: new Counter({
+      name: "tollgate_snapshot_updates_total",
+      help: "Policy snapshot updates, by kind: full (rebuilt from every table) or changes (change events applied incrementally)",
+      labelNames: ["update"],
+      registers,
+    }),
+    changeLag: new Histogram({
+      name: "tollgate_snapshot_change_lag_seconds",
+      help: "Time from a change event's publication (its `at`, the control plane's clock) to this instance applying it",
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.2, 0.5, 1, 2, 5, 10],
       registers,
     }),
     admissionDegraded,

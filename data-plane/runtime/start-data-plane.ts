@@ -36,7 +36,15 @@ export async function startDataPlane(services: DataPlaneServices): Promise<DataP
     bus,
     reconcileMs: config.SNAPSHOT_RECONCILE_MS,
     log,
-    onSwap: (snapshot) => metrics.snapshotVersion.set(Number(snapshot.version)),
+    onSwap: (snapshot, update, events) => {
+      metrics.snapshotVersion.set(Number(snapshot.version));
+      metrics.snapshotUpdates.labels(update).inc();
+      const now = Date.now();
+      for (const event of events) {
+        const at = Date.parse(event.at);
+        if (Number.isFinite(at)) metrics.changeLag.observe(Math.max(0, now - at) / 1000);
+      }
+    },
   });
   await sync.ready;
 

@@ -7,6 +7,8 @@ import { buildKeyEntries } from "./key-entries.ts";
 import { loadPolicyRows } from "./load-policy-rows.ts";
 import { buildPrincipalEntries } from "./principal-entries.ts";
 import { buildCatalogue } from "./route-targets.ts";
+import { createSnapshotIndex, indexBuilt, type SnapshotIndex } from "./snapshot-index.ts";
+import { usableModelsCache } from "./usable-models.ts";
 
 export interface BuildSnapshotOptions {
   /** Where to report rows left out (undecryptable credentials, a row shared/policy refuses). Defaults to stderr. */
@@ -14,16 +16,19 @@ export interface BuildSnapshotOptions {
 }
 
 export async function buildSnapshot(prisma: Db, cipher: CredentialCipher, options: BuildSnapshotOptions = {}): Promise<Snapshot> {
+  return (await buildSnapshotState(prisma, cipher, options)).snapshot;
+}
+
+/** The snapshot and the index that lets later changes be applied to it (snapshot-changes.ts) instead of rebuilt. */
+export async function buildSnapshotState(prisma: Db, cipher: CredentialCipher, options: BuildSnapshotOptions = {}): Promise<{ snapshot: Snapshot; index: SnapshotIndex }> {
   const log = options.log ?? ((line: string) => console.error(line));
   const rows = await loadPolicyRows(prisma);
   const catalogue = buildCatalogue(rows, cipher, log);
-  const principals = buildPrincipalEntries(rows, catalogue, log);
-  return {
-    version: rows.version,
-    builtAt: Date.now(),
-    keysByHash: buildKeyEntries(rows, principals, log),
-    modelsBySlug: catalogue.modelsBySlug,
-  };
+  const index = createSnapshotIndex(catalogue, usableModelsCache(catalogue));
+  const principals = buildPrincipalEntries(rows, catalogue, log, index.usable);
+  const keysByHash = buildKeyEntries(rows, principals, log);
+  indexBuilt(index, rows, principals, keysByHash);
+  return { snapshot: { version: rows.version, builtAt: Date.now(), keysByHash, modelsBySlug: catalogue.modelsBySlug }, index };
 }
 
 /** What current() serves before the first build: no keys, so every request is refused rather than guessed at. */

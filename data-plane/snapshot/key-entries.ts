@@ -2,10 +2,10 @@
 // narrowing (DESIGN rule 6: a model list, and limits and budgets counted in a bucket of the key's own).
 import { effectiveBudgets, effectiveLimits, LIMIT_DIMENSIONS, limitValuesOf, type Subject } from "../../shared/policy/index.ts";
 import type { Bucket, KeyEntry } from "../contracts.ts";
-import { groupByOwner, type PolicyRows } from "./load-policy-rows.ts";
+import { groupByOwner, type PrincipalRows } from "./load-policy-rows.ts";
 import { bucketOf, type PrincipalsByOwner } from "./principal-entries.ts";
 
-export function buildKeyEntries(rows: PolicyRows, principals: PrincipalsByOwner, log: (line: string) => void): Map<string, KeyEntry> {
+export function buildKeyEntries(rows: PrincipalRows, principals: PrincipalsByOwner, log: (line: string) => void): Map<string, KeyEntry> {
   const limits = groupByOwner(rows.rateLimits);
   const budgets = groupByOwner(rows.budgets);
   const keysByHash = new Map<string, KeyEntry>();
@@ -38,8 +38,8 @@ export function buildKeyEntries(rows: PolicyRows, principals: PrincipalsByOwner,
   return keysByHash;
 }
 
-type LimitRow = PolicyRows["rateLimits"][number];
-type BudgetRow = PolicyRows["budgets"][number];
+type LimitRow = PrincipalRows["rateLimits"][number];
+type BudgetRow = PrincipalRows["budgets"][number];
 
 function keyBucket(key: { id: string; prefix: string }, limitRows: LimitRow[] | undefined, budgetRows: BudgetRow[] | undefined): Bucket | null {
   if (!limitRows && !budgetRows) return null;

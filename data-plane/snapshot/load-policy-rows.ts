@@ -6,6 +6,15 @@ import { Prisma } from "../../control-plane/db/generated/prisma/client.ts";
 // Enough for a very large organisation on a slow database; Prisma's 5 s default would fail the build instead.
 export const LOAD_TIMEOUT_MS = 60_000;
 
+// The columns the snapshot reads, shared by the full load and the per-principal load (load-principal-rows.ts) so
+// both hand the entry builders rows of one shape.
+export const keyColumns = { id: true, prefix: true, hash: true, scopes: true, modelSlugs: true, userId: true, virtualAccountId: true, expiresAt: true } as const;
+export const ownerColumns = { userId: true, groupId: true, virtualAccountId: true } as const;
+export const grantColumns = { modelId: true, ...ownerColumns } as const;
+export const accessColumns = { providerId: true, level: true, ...ownerColumns } as const;
+export const limitColumns = { ...ownerColumns, apiKeyId: true, requestsPerMinute: true, requestsPerSecond: true, tokensPerMinute: true, concurrentRequests: true } as const;
+export const budgetColumns = { ...ownerColumns, apiKeyId: true, period: true, capMicros: true } as const;
+
 export async function loadPolicyRows(prisma: Db) {
   return prisma.$transaction(
     async (tx) => {
@@ -13,7 +22,7 @@ export async function loadPolicyRows(prisma: Db) {
       const version = await tx.policyVersion.findUnique({ where: { id: 1 }, select: { version: true } });
       const keys = await tx.apiKey.findMany({
         where: { revokedAt: null, OR: [{ user: { status: "ACTIVE" } }, { virtualAccount: { status: "ACTIVE" } }] },
-        select: { id: true, prefix: true, hash: true, scopes: true, modelSlugs: true, userId: true, virtualAccountId: true, expiresAt: true },
+        select: keyColumns,
       });
       // Only principals with a live key matter: nobody else can send a request.
       const users = await tx.user.findMany({
@@ -29,25 +38,10 @@ export async function loadPolicyRows(prisma: Db) {
         select: { id: true, name: true },
       });
       const groups = await tx.group.findMany({ select: { id: true, name: true } });
-      const grants = await tx.modelGrant.findMany({ select: { modelId: true, userId: true, groupId: true, virtualAccountId: true } });
-      const providerAccess = await tx.providerAccess.findMany({
-        select: { providerId: true, level: true, userId: true, groupId: true, virtualAccountId: true },
-      });
-      const rateLimits = await tx.rateLimit.findMany({
-        select: {
-          userId: true,
-          groupId: true,
-          virtualAccountId: true,
-          apiKeyId: true,
-          requestsPerMinute: true,
-          requestsPerSecond: true,
-          tokensPerMinute: true,
-          concurrentRequests: true,
-        },
-      });
-      const budgets = await tx.budget.findMany({
-        select: { userId: true, groupId: true, virtualAccountId: true, apiKeyId: true, period: true, capMicros: true },
-      });
+      const grants = await tx.modelGrant.findMany({ select: grantColumns });
+      const providerAccess = await tx.providerAccess.findMany({ select: accessColumns });
+      const rateLimits = await tx.rateLimit.findMany({ select: limitColumns });
+      const budgets = await tx.budget.findMany({ select: budgetColumns });
       const models = await tx.model.findMany({ select: { id: true, slug: true, displayName: true, kind: true } });
       const routes = await tx.modelRoute.findMany({
         select: { id: true, modelId: true, providerModelId: true, priority: true, weight: true, status: true },
@@ -80,6 +74,8 @@ export async function loadPolicyRows(prisma: Db) {
 }
 
 export type PolicyRows = Awaited<ReturnType<typeof loadPolicyRows>>;
+/** What the principal and key entries are built from: the whole organisation's rows, or only some principals'. */
+export type PrincipalRows = Pick<PolicyRows, "keys" | "users" | "memberships" | "virtualAccounts" | "groups" | "grants" | "providerAccess" | "rateLimits" | "budgets">;
 
 /** Every grant, access, limit and budget row names its owner in exactly one of these columns (CHECK constraints). */
 export interface OwnedRow {

@@ -15,20 +15,20 @@ import {
   type Subject,
 } from "../../shared/policy/index.ts";
 import type { Bucket, PrincipalEntry } from "../contracts.ts";
-import { groupByOwner, type PolicyRows } from "./load-policy-rows.ts";
+import { groupByOwner, type PrincipalRows } from "./load-policy-rows.ts";
 import type { Catalogue } from "./route-targets.ts";
-import { usableModelsCache } from "./usable-models.ts";
+import { type UsableModelsCache, usableModelsCache } from "./usable-models.ts";
 
 /** Keyed like the row index: `u:<userId>` or `v:<virtualAccountId>`. */
 export type PrincipalsByOwner = Map<string, PrincipalEntry>;
 
-export function buildPrincipalEntries(rows: PolicyRows, catalogue: Catalogue, log: (line: string) => void): PrincipalsByOwner {
+/** `usable` lets later partial builds share the models maps of the full build (same catalogue, same profiles). */
+export function buildPrincipalEntries(rows: PrincipalRows, catalogue: Catalogue, log: (line: string) => void, usable: UsableModelsCache = usableModelsCache(catalogue)): PrincipalsByOwner {
   const grants = groupByOwner(rows.grants);
   const access = groupByOwner(rows.providerAccess);
   const limits = groupByOwner(rows.rateLimits);
   const budgets = groupByOwner(rows.budgets);
   const groupsOfUser = groupsByUser(rows);
-  const usable = usableModelsCache(catalogue);
 
   const principals: Array<{ owner: string; subject: Subject; groups: Subject[] }> = [];
   for (const u of rows.users) principals.push({ owner: `u:${u.id}`, subject: { kind: "user", id: u.id, name: u.email }, groups: groupsOfUser.get(u.id) ?? [] });
@@ -67,7 +67,7 @@ export function buildPrincipalEntries(rows: PolicyRows, catalogue: Catalogue, lo
   return entries;
 }
 
-function groupsByUser(rows: PolicyRows): Map<string, Subject[]> {
+function groupsByUser(rows: PrincipalRows): Map<string, Subject[]> {
   const subjects = new Map(rows.groups.map((g): [string, Subject] => [g.id, { kind: "group", id: g.id, name: g.name }]));
   const byUser = new Map<string, Subject[]>();
   for (const m of rows.memberships) {

@@ -1,13 +1,17 @@
-// Keeps the snapshot current (DESIGN "Policy propagation"): a full rebuild whenever the change bus announces a newer
-// policy version, plus a periodic version check that catches missed events, gaps and reconnects. Builds are
-// single-flight (one running, at most one queued, bursts coalesce); a failed build keeps the old snapshot serving.
+// Keeps the snapshot current (DESIGN "Policy propagation"). Change events whose versions follow the snapshot's are
+// applied to it incrementally (snapshot-changes.ts: only the principals they touch are re-read); a gap in versions
+// that does not fill within GAP_WAIT_MS, a catalogue change, a reconnect or a periodic version check that finds the
+// database elsewhere triggers a full rebuild, so no update is lost. One piece of work runs at a time; events arriving
+// meanwhile are batched; a failed build or batch keeps the old snapshot serving and the next check retries.
 import type { Db } from "../../control-plane/db/client.ts";
 import type { ChangeEvent } from "../../control-plane/events/change-event.ts";
 import type { ChangeBus } from "../../control-plane/events/pubsub.ts";
 import type { CredentialCipher } from "../../shared/credential-cipher.ts";
 import type { Snapshot } from "../contracts.ts";
-import { buildSnapshot, emptySnapshot } from "./build-snapshot.ts";
+import { buildSnapshotState, emptySnapshot } from "./build-snapshot.ts";
 import { LOAD_TIMEOUT_MS } from "./load-policy-rows.ts";
+import { applyChanges } from "./snapshot-changes.ts";
+import type { SnapshotIndex } from "./snapshot-index.ts";
 
 export interface SnapshotSyncOptions {
   prisma: Db;
@@ -20,8 +24,11 @@ export interface SnapshotSyncOptions {
    * network) cannot block every later build. Default: a little over the load transaction's own timeout.
    */
   buildTimeoutMs?: number;
-  /** Called after each swap (metrics, logs); an exception here is logged, never fatal. */
-  onSwap?: (snapshot: Snapshot) => void;
+  /**
+   * Called after each swap, a full rebuild or applied changes (metrics, logs), with the change events it applied (none
+   * for a full rebuild); an exception here is logged, never fatal.
+   */
+  onSwap?: (snapshot: Snapshot, update: "full" | "changes", events: readonly ChangeEvent[]) => void;
   log?: (line: string) => void;
 }
 
@@ -30,27 +37,38 @@ export interface SnapshotSync {
   current(): Snapshot;
   /** Resolves after the first successful build; rejects only if stopped before that. */
   ready: Promise<void>;
-  /** Rebuilds now (after the build in progress, if any); rejects if that build fails, the old snapshot staying. */
+  /** Rebuilds in full now (after the work in progress, if any); rejects if that build fails, the old snapshot staying. */
   refresh(): Promise<void>;
   stop(): Promise<void>;
 }
 
+/** How long a missing version may take to arrive (events published out of order) before a full resync. */
+export const GAP_WAIT_MS = 200;
+/** Events applied in one incremental step at most (bounds the id lists of its queries). */
+const MAX_BATCH = 500;
+
 const ignore = () => undefined;
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function startSnapshotSync(options: SnapshotSyncOptions): SnapshotSync {
   const { prisma, cipher, bus, reconcileMs, onSwap, buildTimeoutMs = LOAD_TIMEOUT_MS + 30_000 } = options;
   const log = options.log ?? ((line: string) => console.error(line));
   let snapshot = emptySnapshot();
+  let index: SnapshotIndex | null = null;
   let stopped = false;
-  let lastBuildFailed = false;
+  // The last build or batch failed: nothing is applied on top until a full rebuild succeeds.
+  let failed = false;
   // One log line per outage, not one per failed attempt.
   let inOutage = false;
-  // The highest version any change event announced: a queued rebuild is skipped when a build already reached it.
-  let announced = -1n;
-  let running: Promise<void> | null = null;
-  let queued: Promise<void> | null = null;
-  let queuedForced = false;
+  const pending = new Map<bigint, ChangeEvent>();
+  let gapSince: number | null = null;
+  let gapTimer: NodeJS.Timeout | undefined;
+  let fullWanted = true;
+  let fullWaiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
+  let building = false;
+  let working: Promise<void> | null = null;
+  let kickQueued = false;
 
   let markReady: () => void = ignore;
   let failReady: (error: Error) => void = ignore;
@@ -75,47 +93,125 @@ export function startSnapshotSync(options: SnapshotSyncOptions): SnapshotSync {
     log(`[tollgate] policy snapshot: the database answers again; serving policy version ${snapshot.version}`);
   };
 
-  async function build(): Promise<void> {
-    let next: Snapshot;
-    try {
-      next = await withDeadline(buildSnapshot(prisma, cipher, { log }), buildTimeoutMs);
-    } catch (error) {
-      lastBuildFailed = true;
-      outage("rebuild", error);
-      throw error;
-    }
-    if (stopped) return;
+  function swap(next: Snapshot, update: "full" | "changes", events: readonly ChangeEvent[] = []) {
     // Requests read current() per request, so replacing the reference is the whole (atomic) swap.
     snapshot = next;
-    lastBuildFailed = false;
+    for (const version of pending.keys()) if (version <= next.version) pending.delete(version);
+    failed = false;
     recovered();
     if (!isReady) markReady();
     try {
-      onSwap?.(next);
+      onSwap?.(next, update, events);
     } catch (error) {
       log(`[tollgate] policy snapshot: onSwap failed: ${messageOf(error)}`);
     }
   }
 
-  /** `force`: build even if the snapshot already has every announced version (refresh, reconcile, reconnect). */
-  function schedule(force: boolean): Promise<void> {
-    if (stopped) return Promise.resolve();
-    if (!running) {
-      running = build().finally(() => {
-        running = null;
-      });
-      return running;
+  async function fullBuild(): Promise<void> {
+    building = true;
+    // Events received before the build started were committed before it read: whatever version they name, the build
+    // covers them (a version beyond what it read can only be another database's, and must not stay pending forever).
+    const covered = [...pending.keys()];
+    try {
+      const built = await withDeadline(() => buildSnapshotState(prisma, cipher, { log }), buildTimeoutMs);
+      if (stopped) return;
+      index = built.index;
+      for (const version of covered) pending.delete(version);
+      swap(built.snapshot, "full");
+    } catch (error) {
+      failed = true;
+      // The next successful build reads everything these events announced.
+      pending.clear();
+      outage("rebuild", error);
+      throw error;
+    } finally {
+      building = false;
     }
-    queuedForced ||= force;
-    queued ??= running.then(ignore, ignore).then(() => {
-      queued = null;
-      const forced = queuedForced;
-      queuedForced = false;
-      // A burst of events during one build needs no second build if the first one already saw them all.
-      if (!forced && !lastBuildFailed && snapshot.version >= announced) return;
-      return schedule(true);
+  }
+
+  async function applyBatch(batch: ChangeEvent[]): Promise<void> {
+    try {
+      const next = await withDeadline((signal) => applyChanges(prisma, snapshot, index!, batch, log, signal), buildTimeoutMs);
+      if (stopped) return;
+      if (next) swap(next, "changes", batch);
+      else {
+        // The full rebuild that follows covers these events.
+        for (const event of batch) pending.delete(BigInt(event.version));
+        fullWanted = true;
+      }
+    } catch (error) {
+      // The snapshot was not touched (the patch is synchronous, after every read): a full rebuild starts over.
+      failed = true;
+      pending.clear();
+      outage("change", error);
+    }
+  }
+
+  /** The next step, or null when there is nothing to do now (a gap still inside its grace period counts as nothing). */
+  function nextBatch(): ChangeEvent[] | "full" | null {
+    if (fullWanted) return "full";
+    if (pending.size === 0) return null;
+    if (!index || failed) return "full";
+    const expected = snapshot.version + 1n;
+    if (!pending.has(expected)) {
+      const now = Date.now();
+      if (gapSince === null) {
+        gapSince = now;
+        gapTimer = setTimeout(kick, GAP_WAIT_MS + 5);
+      }
+      if (now - gapSince < GAP_WAIT_MS) return null;
+      const first = [...pending.keys()].reduce((a, b) => (a < b ? a : b));
+      log(`[tollgate] policy snapshot: change events ${expected}..${first - 1n} never arrived; full resync`);
+      return "full";
+    }
+    const batch: ChangeEvent[] = [];
+    for (let v = expected; pending.has(v) && batch.length < MAX_BATCH; v++) batch.push(pending.get(v)!);
+    return batch;
+  }
+
+  async function work(): Promise<void> {
+    while (!stopped) {
+      const step = nextBatch();
+      if (step === null) return;
+      gapSince = null;
+      clearTimeout(gapTimer);
+      if (step === "full") {
+        fullWanted = false;
+        const waiters = fullWaiters;
+        fullWaiters = [];
+        try {
+          await fullBuild();
+          for (const w of waiters) w.resolve();
+        } catch (error) {
+          for (const w of waiters) w.reject(error);
+        }
+      } else {
+        await applyBatch(step);
+      }
+    }
+  }
+
+  /** Starts the work loop unless it runs; coalesces calls made in one turn of the event loop (a burst of events). */
+  function kick() {
+    if (stopped || working || kickQueued) return;
+    kickQueued = true;
+    setImmediate(() => {
+      kickQueued = false;
+      if (stopped || working) return;
+      working = work().finally(() => {
+        working = null;
+        // Anything that arrived while the last step was finishing.
+        if (fullWanted || (pending.size > 0 && gapSince === null)) kick();
+      });
     });
-    return queued;
+  }
+
+  function requestFull(): Promise<void> {
+    if (stopped) return Promise.resolve();
+    fullWanted = true;
+    const done = new Promise<void>((resolve, reject) => fullWaiters.push({ resolve, reject }));
+    kick();
+    return done;
   }
 
   function onChange(event: ChangeEvent) {
@@ -123,22 +219,36 @@ export function startSnapshotSync(options: SnapshotSyncOptions): SnapshotSync {
     try {
       version = BigInt(event.version);
     } catch {
-      schedule(true).catch(ignore);
+      requestFull().catch(ignore);
       return;
     }
-    if (version > announced) announced = version;
-    if (version > snapshot.version) schedule(false).catch(ignore);
+    if (version <= snapshot.version) return;
+    pending.set(version, event);
+    kick();
   }
 
   let reconciling = false;
   async function reconcile() {
-    if (stopped || running || reconciling) return;
+    if (stopped || building || reconciling) return;
     reconciling = true;
     try {
       const row = await prisma.policyVersion.findUnique({ where: { id: 1 }, select: { version: true } });
-      // "Differs", not "is newer": a restored database may go back, and the snapshot must follow it.
-      if ((row?.version ?? 0n) !== snapshot.version || lastBuildFailed) await schedule(true);
-      else recovered();
+      const stored = row?.version ?? 0n;
+      if (failed) await requestFull();
+      else if (stored < snapshot.version) await requestFull();
+      else if (stored > snapshot.version) {
+        // Events for those versions may still be on their way, or queued behind others being applied: rebuild everything
+        // only once nothing is left to apply and the snapshot is still behind (the last events were lost), or after
+        // another whole period of trying.
+        const giveUpAt = Date.now() + reconcileMs;
+        for (;;) {
+          await sleep(Math.min(reconcileMs, 500));
+          if (stopped || building || snapshot.version >= stored) return;
+          if ((pending.size === 0 && !working) || Date.now() > giveUpAt) break;
+        }
+        log(`[tollgate] policy snapshot: the stored policy version is ${stored}, the snapshot's ${snapshot.version}; full resync`);
+        await requestFull();
+      } else recovered();
     } catch (error) {
       outage("version check", error);
     } finally {
@@ -174,7 +284,7 @@ export function startSnapshotSync(options: SnapshotSyncOptions): SnapshotSync {
 
   // Subscribe before the first build, so a change committed after the build's read is announced to us.
   const following = followChanges();
-  schedule(true).catch(ignore);
+  kick();
   const timer = setInterval(() => void reconcile(), reconcileMs);
   // The server keeps the process alive; this timer alone should not.
   timer.unref();
@@ -182,27 +292,37 @@ export function startSnapshotSync(options: SnapshotSyncOptions): SnapshotSync {
   return {
     current: () => snapshot,
     ready,
-    refresh: () => schedule(true),
+    refresh: requestFull,
     async stop() {
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
       clearTimeout(pause);
+      clearTimeout(gapTimer);
       wake();
       if (!isReady) failReady(new Error("the snapshot sync was stopped before the first snapshot was built"));
+      for (const w of fullWaiters.splice(0)) w.resolve();
       await iterator?.return?.().catch(ignore);
       await following;
-      await Promise.allSettled([running, queued]);
+      await working?.catch(ignore);
     },
   };
 }
 
-/** The work's result if it settles within `ms`; otherwise a rejection, and whatever the work yields later is dropped. */
-function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+/**
+ * The work's result if it settles within `ms`; otherwise a rejection, the signal is aborted (so late work changes
+ * nothing) and whatever the work yields later is dropped.
+ */
+function withDeadline<T>(start: (signal: AbortSignal) => Promise<T>, ms: number): Promise<T> {
+  const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`the snapshot build took longer than ${ms} ms`)), ms);
+    timer = setTimeout(() => {
+      controller.abort();
+      reject(new Error(`the snapshot build took longer than ${ms} ms`));
+    }, ms);
   });
+  const work = start(controller.signal);
   work.catch(ignore);
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }

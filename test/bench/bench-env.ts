@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { createCredentialCipher, type CredentialCipher } from "../../shared/credential-cipher.ts";
 import { createTestDatabase, redisUrl, type TestDatabase } from "../support/database.ts";
-import { hasTaskset, startChild } from "./processes.ts";
+import { hasTaskset, startChild, startStoppableChild } from "./processes.ts";
 import { seedPolicy, type SlugMap } from "./seed-policy.ts";
 
 /** The gateway (and anything standing in for it) gets core 0; mock, load generators and peers' clients core 1. */
@@ -28,6 +28,17 @@ export interface BenchEnv {
   log(line: string): void;
 }
 
+const cleanups: Array<() => Promise<unknown>> = [];
+
+/** Work for the end of the run (after every child stopped): sections drop the databases they created here. */
+export function atCleanup(work: () => Promise<unknown>): void {
+  cleanups.push(work);
+}
+
+export async function runCleanups(): Promise<void> {
+  for (const work of cleanups.splice(0).reverse()) await work().catch((error: unknown) => log(`cleanup failed: ${(error as Error).message}`));
+}
+
 export const benchFile = (file: string) => new URL(file, import.meta.url).pathname;
 export const log = (line: string) => console.error(`[bench] ${line}`);
 
@@ -49,7 +60,15 @@ export async function startBenchEnv(models: SlugMap): Promise<BenchEnv> {
     onPid: (pid) => (pids.mock = pid),
   });
   const inferenceKey = await seedPolicy(database.url, cipher, mockUrl, models);
-  const dataPlaneEnv = { DATABASE_URL: database.url, REDIS_URL: redisUrl, TOLLGATE_SECRET_KEY: secretKey.toString("hex"), DATA_PLANE_PORT: "0", DATA_PLANE_HOST: "127.0.0.1" };
+  const dataPlaneEnv = {
+    DATABASE_URL: database.url,
+    REDIS_URL: redisUrl,
+    TOLLGATE_SECRET_KEY: secretKey.toString("hex"),
+    DATA_PLANE_PORT: "0",
+    DATA_PLANE_HOST: "127.0.0.1",
+    // Other runs (and test suites) share this Redis: their change events must not reach this run's data planes.
+    CHANGE_BUS_CHANNEL: `tollgate-bench:${randomBytes(6).toString("hex")}`,
+  };
   const [gatewayUrl, bareUrl] = await Promise.all([
     startDataPlaneChild("data plane", dataPlaneEnv, profileArgs(), (pid) => (pids.gateway = pid)),
     startChild("bare passthrough", benchFile("bare-passthrough.ts"), ["--upstream", mockUrl], {
@@ -65,4 +84,9 @@ export async function startBenchEnv(models: SlugMap): Promise<BenchEnv> {
 /** A data-plane process (data-plane/main.ts) on the gateway core; resolves with its base URL once it serves. */
 export function startDataPlaneChild(name: string, env: Record<string, string>, nodeArgs: string[] = [], onPid?: (pid: number) => void): Promise<string> {
   return startChild(name, benchFile("../../data-plane/main.ts"), [], { core: GATEWAY_CORE, env, nodeArgs, onPid, ready: /data plane ready: (http:\/\/[^/\s]+)/ });
+}
+
+/** Like startDataPlaneChild, for sections that stop their instances before the next section runs. */
+export function startStoppableDataPlaneChild(name: string, env: Record<string, string>, onLine?: (line: string) => void) {
+  return startStoppableChild(name, benchFile("../../data-plane/main.ts"), [], { core: GATEWAY_CORE, env, timeoutMs: 120_000, onLine, ready: /data plane ready: (http:\/\/[^/\s]+)/ });
 }

@@ -3,7 +3,7 @@
 import { Redis } from "ioredis";
 import pg from "pg";
 import { redisUrl } from "../support/database.ts";
-import { type BenchEnv, benchFile, log, startBenchEnv } from "./bench-env.ts";
+import { type BenchEnv, benchFile, log, runCleanups, startBenchEnv } from "./bench-env.ts";
 import { hasTaskset, stopChildren } from "./processes.ts";
 import { targetTable } from "./report.ts";
 import { SECTIONS } from "./sections/index.ts";
@@ -27,6 +27,7 @@ let cleaning: Promise<void> | null = null;
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     await stopChildren();
+    await runCleanups();
     await env?.database.drop().catch((error: unknown) => log(`could not drop ${env?.database.name}: ${(error as Error).message}`));
   })();
   return cleaning;

@@ -10,7 +10,7 @@ export interface ArmStats {
   rps: number;
 }
 
-function percentile(sorted: number[], p: number): number {
+export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
 }
@@ -26,4 +26,10 @@ export function mergeRounds(rounds: LoadResult[]): ArmStats {
     p99Us: percentile(samples, 0.99),
     rps: windowMs > 0 ? samples.length / (windowMs / 1000) : 0,
   };
+}
+
+/** p50/p95/p99/max of unsorted samples (any unit). */
+export function summarize(samples: number[]): { n: number; p50: number; p95: number; p99: number; max: number } {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { n: sorted.length, p50: percentile(sorted, 0.5), p95: percentile(sorted, 0.95), p99: percentile(sorted, 0.99), max: sorted.at(-1) ?? Number.NaN };
 }

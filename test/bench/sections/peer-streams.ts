@@ -70,7 +70,7 @@ export async function runPeerStreams(env: BenchEnv, peer: Peer): Promise<{ body:
       ...(arm === "portkey" ? peer.headers.flatMap((h) => ["--header", h]) : []),
     ];
     try {
-      return JSON.parse(await runChild(benchFile("stream-load.ts"), args, CLIENT_CORE, TIMEOUT_S * 1000)) as StreamLoadResult;
+      return JSON.parse(await runChild(benchFile("stream-load.ts"), args, CLIENT_CORE, { timeoutMs: TIMEOUT_S * 1000 })) as StreamLoadResult;
     } catch (error) {
       return failedRun(`stream client failed: ${(error as Error).message.slice(0, 300)}`);
     }

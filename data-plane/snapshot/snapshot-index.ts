@@ -1,0 +1,71 @@
+// What a snapshot needs besides itself to take a change without a full rebuild: its catalogue, and which keys and
+// memberships it holds for each principal (so members removed since, or of a deleted group, can still be traced).
+import type { KeyEntry, PrincipalEntry } from "../contracts.ts";
+import type { PrincipalRows } from "./load-policy-rows.ts";
+import type { PrincipalsByOwner } from "./principal-entries.ts";
+import type { Catalogue } from "./route-targets.ts";
+import type { UsableModelsCache } from "./usable-models.ts";
+
+export interface SnapshotIndex {
+  catalogue: Catalogue;
+  /** The full build's models maps by access profile, shared with principals rebuilt later. */
+  usable: UsableModelsCache;
+  /** `u:<id>` / `v:<id>` → the principal's entry in the snapshot. */
+  principals: PrincipalsByOwner;
+  /** A principal's keys in keysByHash (by hash). */
+  keyHashes: Map<PrincipalEntry, string[]>;
+  /** userId → ids of the groups the snapshot counts the user in, and groupId → those members. */
+  groupsOfUser: Map<string, string[]>;
+  membersOfGroup: Map<string, Set<string>>;
+}
+
+export function createSnapshotIndex(catalogue: Catalogue, usable: UsableModelsCache): SnapshotIndex {
+  return {
+    catalogue,
+    usable,
+    principals: new Map(),
+    keyHashes: new Map(),
+    groupsOfUser: new Map(),
+    membersOfGroup: new Map(),
+  };
+}
+
+/** Records what a (full or partial) build produced from `rows`; the principals it names must have been forgotten first. */
+export function indexBuilt(index: SnapshotIndex, rows: PrincipalRows, principals: PrincipalsByOwner, keys: Map<string, KeyEntry>): void {
+  for (const [owner, entry] of principals) index.principals.set(owner, entry);
+  for (const [hash, key] of keys) {
+    const hashes = index.keyHashes.get(key.principal);
+    if (hashes) hashes.push(hash);
+    else index.keyHashes.set(key.principal, [hash]);
+  }
+  // Every membership row has its own copies of the two ids: keep the entries' and groups' strings instead.
+  const ids = new Map<string, string>();
+  for (const entry of principals.values()) ids.set(entry.id, entry.id);
+  for (const group of rows.groups) ids.set(group.id, group.id);
+  for (const m of rows.memberships) {
+    const userId = ids.get(m.userId) ?? m.userId;
+    const groupId = ids.get(m.groupId) ?? m.groupId;
+    const groups = index.groupsOfUser.get(userId);
+    if (groups) groups.push(groupId);
+    else index.groupsOfUser.set(userId, [groupId]);
+    const members = index.membersOfGroup.get(groupId);
+    if (members) members.add(userId);
+    else index.membersOfGroup.set(groupId, new Set([userId]));
+  }
+}
+
+/** Takes a principal out of the snapshot and the index: its keys, its entry and its memberships. */
+export function forgetPrincipal(index: SnapshotIndex, keysByHash: Map<string, KeyEntry>, owner: string): void {
+  const entry = index.principals.get(owner);
+  if (entry) {
+    for (const hash of index.keyHashes.get(entry) ?? []) {
+      if (keysByHash.get(hash)?.principal === entry) keysByHash.delete(hash);
+    }
+    index.keyHashes.delete(entry);
+    index.principals.delete(owner);
+  }
+  if (!owner.startsWith("u:")) return;
+  const userId = owner.slice(2);
+  for (const groupId of index.groupsOfUser.get(userId) ?? []) index.membersOfGroup.get(groupId)?.delete(userId);
+  index.groupsOfUser.delete(userId);
+}
