@@ -136,8 +136,8 @@ describe("incremental snapshot updates", () => {
     await change(Q.addMembers, { input: { groupId: team.id, userIds: [alice.id, bob.id] } });
     expect(entry(bobKey.secret)?.principal.models.has(chat.slug)).toBe(true);
     await change(Q.setLimit, { input: { subject: { groupId: team.id }, requestsPerMinute: 100 } });
-    await change(Q.setLimit, { input: { subject: { userId: alice.id }, requestsPerMinute: 500, tokensPerMinute: 9000 } });
-    expect(entry(aliceKey.secret)?.principal.bucket).toMatchObject({ requestsPerMinute: 100, tokensPerMinute: 9000 });
+    await change(Q.setLimit, { input: { subject: { userId: alice.id }, requestsPerMinute: 500, requestsPerSecond: 4, tokensPerMinute: 9000 } });
+    expect(entry(aliceKey.secret)?.principal.bucket).toMatchObject({ requestsPerMinute: 100, requestsPerSecond: 4, tokensPerMinute: 9000 });
     await change(Q.setLimit, { input: { subject: { groupId: team.id }, requestsPerMinute: 1 } });
     expect(entry(aliceKey.secret)?.principal.bucket.requestsPerMinute).toBe(1);
     await change(Q.setBudget, { input: { subject: { userId: bob.id }, period: "DAILY", cap: "5.00" } });
