@@ -14,10 +14,16 @@ export async function seedPolicy(databaseUrl: string, cipher: CredentialCipher, 
       data: { name: "bench mock", kind: "openai", baseUrl: `${mockUrl}/v1`, credentialsCiphertext: cipher.encrypt("sk-bench"), credentialsLast4: "ench" },
     });
     const user = await prisma.user.create({ data: { email: "bench@tollgate.test", name: "bench", role: "MEMBER" } });
+    // Sections may route different slugs to one upstream model: one provider model each.
+    const providerModels = new Map<string, { id: string }>();
     for (const [slug, upstreamName] of Object.entries(upstreamModels)) {
-      const pm = await prisma.providerModel.create({
-        data: { providerId: provider.id, upstreamName, inputPricePerMTok: 1_000_000n, outputPricePerMTok: 2_000_000n },
-      });
+      let pm = providerModels.get(upstreamName);
+      if (pm === undefined) {
+        pm = await prisma.providerModel.create({
+          data: { providerId: provider.id, upstreamName, inputPricePerMTok: 1_000_000n, outputPricePerMTok: 2_000_000n },
+        });
+        providerModels.set(upstreamName, pm);
+      }
       const model = await prisma.model.create({ data: { slug, displayName: slug } });
       await prisma.modelRoute.create({ data: { modelId: model.id, providerModelId: pm.id } });
       await prisma.modelGrant.create({ data: { modelId: model.id, userId: user.id } });
