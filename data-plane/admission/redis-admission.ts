@@ -206,9 +206,14 @@ class RedisTimeoutError extends Error {
   }
 }
 
+/**
+ * The timer's verdict waits for one pass of the loop's I/O phase (setImmediate runs after it): libuv runs timers
+ * before it polls sockets, so on a busy process a reply already sitting in the socket would otherwise lose to a timer
+ * that fired while the loop was working on other requests, and a healthy Redis would be reported as down.
+ */
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new RedisTimeoutError(ms)), ms);
+    const timer = setTimeout(() => setImmediate(() => reject(new RedisTimeoutError(ms))), ms);
     promise.then(
       (value) => {
         clearTimeout(timer);

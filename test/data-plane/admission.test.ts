@@ -531,3 +531,32 @@ describe("window math", () => {
     expect(counter.slide(150)).toBe(161);
   });
 });
+
+describe("redis admission on a busy process", () => {
+  it("a reply that arrived while the event loop was busy wins over a timeout that expired meanwhile", async () => {
+    const redis = await connectedRedis();
+    const prefix = `tollgate-test:${randomBytes(6).toString("hex")}:`;
+    const degradedKinds: DegradedKind[] = [];
+    const admission = createRedisAdmission(redis, {
+      timeoutMs: 50,
+      rateLimitFailMode: "closed",
+      budgetFailMode: "closed",
+      keyPrefix: prefix,
+      onDegraded: (kind) => degradedKinds.push(kind),
+    });
+    cleanups.push(async () => {
+      await admission.close();
+      await deleteKeys(redis, prefix);
+      await redis.quit();
+    });
+    const pending = admission.admit([bucket("user:busy", { rpm: 10 })], none, Date.now());
+    // Let the command go out, then keep the loop busy past the timeout while Redis answers.
+    await new Promise((resolve) => setImmediate(resolve));
+    const until = performance.now() + 200;
+    while (performance.now() < until) {
+      // busy: other requests' work
+    }
+    expect((await pending).ok).toBe(true);
+    expect(degradedKinds).toEqual([]);
+  });
+});
