@@ -1,7 +1,7 @@
 // Finds complete server-sent events across TCP chunk boundaries, hands only usage-bearing ones to a format's parser and
 // counts the content deltas among them (what a stream cut before its usage report is charged for).
 import type { UsageCounts, UsageScanner } from "../contracts.ts";
-import { nextUsageKey, nullUsageMember, usageObjectMarker } from "./usage-marker.ts";
+import { nextUsageKey, nullUsageMember, usageValueAt } from "./usage-marker.ts";
 
 const EMPTY = Buffer.alloc(0);
 /** Below any event start, so the first event of a buffer searches for the marker. */
@@ -52,15 +52,27 @@ export abstract class SseUsageScanner implements UsageScanner {
     const buf = this.tail.length === 0 ? chunk : Buffer.concat([this.tail, chunk]);
     let start = 0;
     let drops: number[] | null = null;
-    // Most events carry no usage key: find the next key once and skip the events before it.
+    // One cursor over the `"usage"` keys of the whole buffer: each search serves the events up to the key it finds
+    // (native searches cost more per call than per byte, and with include_usage every event has a key).
     let key = nextUsageKey(buf, 0);
     this.markerAt.fill(NOT_SEARCHED);
     for (let end = eventEnd(buf, this.resumeAt); end !== -1; end = eventEnd(buf, start)) {
-      if (key !== -1 && key < start) key = nextUsageKey(buf, start);
-      if (key !== -1 && key < end) {
-        if (this.inspect(buf, start, end)) {
-          if (this.holdBack) (drops ??= []).push(start, end);
-        } else if (this.holdBack) drops = this.dropNullUsage(buf, key, end, drops);
+      let dropEvent = false;
+      while (key !== -1 && key < end) {
+        if (key >= start && !dropEvent) {
+          const value = usageValueAt(buf, key, end);
+          if (value === "object") dropEvent = this.inspect(buf, start, end) && this.holdBack;
+          else if (value === "null" && this.holdBack) {
+            const member = nullUsageMember(buf, key, end);
+            if (member !== null) (drops ??= []).push(member.from, member.to);
+          }
+        }
+        key = nextUsageKey(buf, key + 1);
+      }
+      if (dropEvent) {
+        // The whole event goes, null members already marked in it included.
+        while (drops !== null && drops.length > 0 && drops[drops.length - 2]! >= start) drops.length -= 2;
+        (drops ??= []).push(start, end);
       }
       if (this.isOutput(buf, start, end)) this.produced++;
       start = end;
@@ -82,9 +94,9 @@ export abstract class SseUsageScanner implements UsageScanner {
     if (rest.length === 0 || this.disabled) return EMPTY;
     this.markerAt.fill(NOT_SEARCHED);
     if (this.isOutput(rest, 0, rest.length)) this.produced++;
-    const drop = this.inspect(rest, 0, rest.length);
-    if (!this.holdBack || drop) return EMPTY;
     const key = nextUsageKey(rest, 0);
+    const drop = key !== -1 && hasUsageObject(rest, key) && this.inspect(rest, 0, rest.length);
+    if (!this.holdBack || drop) return EMPTY;
     return key === -1 ? rest : forwarded(rest, rest.length, this.dropNullUsage(rest, key, rest.length, null));
   }
 
@@ -97,8 +109,8 @@ export abstract class SseUsageScanner implements UsageScanner {
     return drops;
   }
 
+  /** Parses an event known to hold a usage object and hands it on; true to drop it. */
   private inspect(buf: Buffer, start: number, end: number): boolean {
-    if (usageObjectMarker(buf, start, end) === -1) return false;
     const data = eventData(buf, start, end);
     if (data === undefined) return false;
     return this.onUsageEvent(data);
@@ -128,6 +140,11 @@ export abstract class SseUsageScanner implements UsageScanner {
     const head = forwarded(buf, start, drops);
     return Buffer.concat([head, buf.subarray(start)]);
   }
+}
+
+function hasUsageObject(buf: Buffer, key: number): boolean {
+  for (let at = key; at !== -1; at = nextUsageKey(buf, at + 1)) if (usageValueAt(buf, at, buf.length) === "object") return true;
+  return false;
 }
 
 /** The bytes of buf before `start`, minus the dropped [from, to) ranges. */
