@@ -1,6 +1,7 @@
 // Finds complete server-sent events across TCP chunk boundaries, hands only usage-bearing ones to a format's parser and
 // counts the content deltas among them (what a stream cut before its usage report is charged for).
 import type { UsageCounts, UsageScanner } from "../contracts.ts";
+import type { ByteNeedle } from "./byte-needle.ts";
 import { nextUsageKey, nullUsageMember, usageValueAt } from "./usage-marker.ts";
 
 const EMPTY = Buffer.alloc(0);
@@ -31,7 +32,7 @@ export abstract class SseUsageScanner implements UsageScanner {
 
   constructor(
     private readonly holdBack: boolean,
-    private readonly outputMarkers: readonly Buffer[],
+    private readonly outputMarkers: readonly ByteNeedle[],
   ) {
     this.markerAt = outputMarkers.map(() => NOT_SEARCHED);
   }
@@ -124,9 +125,9 @@ export abstract class SseUsageScanner implements UsageScanner {
       let pos = at[i]!;
       if (pos === -1) continue;
       const marker = markers[i]!;
-      if (pos < start) pos = buf.indexOf(marker, start);
+      if (pos < start) pos = marker.indexIn(buf, start);
       // An empty string value is no output; another occurrence may follow in the same event.
-      while (pos !== -1 && pos < end && buf[pos + marker.length] === 0x22) pos = buf.indexOf(marker, pos + marker.length);
+      while (pos !== -1 && pos < end && buf[pos + marker.length] === 0x22) pos = marker.indexIn(buf, pos + marker.length);
       at[i] = pos;
       if (pos !== -1 && pos < end) return true;
     }

@@ -1,11 +1,12 @@
 // Byte-level search for a `"usage": {` member, so scanners parse only the few bytes that can carry token counts.
 import type { UsageCounts } from "../contracts.ts";
+import { ByteNeedle } from "./byte-needle.ts";
 
-const MARKER = Buffer.from('"usage"');
+const MARKER = new ByteNeedle('"usage"');
 
 /** Where the next `"usage"` key (of any value) starts at or after `from`, or -1: one search serves many events. */
 export function nextUsageKey(buf: Buffer, from: number): number {
-  return buf.indexOf(MARKER, from);
+  return MARKER.indexIn(buf, from);
 }
 
 /**
@@ -13,10 +14,10 @@ export function nextUsageKey(buf: Buffer, from: number): number {
  * Inside JSON strings a quote is always escaped, so a match here is a real key in practice; callers still parse to be sure.
  */
 export function usageObjectMarker(buf: Buffer, from: number, end: number): number {
-  let at = buf.indexOf(MARKER, from);
+  let at = MARKER.indexIn(buf, from);
   while (at !== -1 && at + MARKER.length <= end) {
     if (valueStart(buf, at + MARKER.length, end) === 0x7b /* { */) return at;
-    at = buf.indexOf(MARKER, at + MARKER.length);
+    at = MARKER.indexIn(buf, at + MARKER.length);
   }
   return -1;
 }
@@ -51,7 +52,7 @@ export function usageValueAt(buf: Buffer, key: number, end: number): "object" | 
 
 /** Index of the opening brace of the last `"usage": {…}` member in buf, or -1. */
 export function lastUsageObject(buf: Buffer): number {
-  for (let at = buf.lastIndexOf(MARKER); at !== -1; at = at === 0 ? -1 : buf.lastIndexOf(MARKER, at - 1)) {
+  for (let at = buf.lastIndexOf(MARKER.bytes); at !== -1; at = at === 0 ? -1 : buf.lastIndexOf(MARKER.bytes, at - 1)) {
     const brace = valueIndex(buf, at + MARKER.length, buf.length);
     if (brace !== -1 && buf[brace] === 0x7b) return brace;
   }

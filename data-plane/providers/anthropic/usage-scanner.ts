@@ -1,5 +1,6 @@
 // Usage of Anthropic Messages responses: JSON, or SSE where message_start and message_delta carry the counts.
 import type { EndpointKind, UsageCounts, UsageScanner } from "../../contracts.ts";
+import { ByteNeedle } from "../byte-needle.ts";
 import { JsonUsageScanner } from "../json-usage-scanner.ts";
 import { SseUsageScanner } from "../sse-usage-scanner.ts";
 import { isObject, tokenCount, zeroUsage } from "../usage-marker.ts";
@@ -20,7 +21,7 @@ export function readAnthropicUsage(usage: Record<string, unknown>): UsageCounts 
 }
 
 /** Every content_block_delta (text, thinking, tool input JSON) has this as its `type` value. */
-const OUTPUT_MARKERS = [Buffer.from('"content_block_delta"')];
+const OUTPUT_MARKERS = [new ByteNeedle('"content_block_delta"')];
 
 /**
  * message_start has message.usage (input, cache, a first output count); each message_delta has usage with cumulative

@@ -1,5 +1,6 @@
 // Usage of OpenAI-format responses: chat (JSON or SSE with `stream_options.include_usage`) and embeddings.
 import type { EndpointKind, UsageCounts, UsageScanner } from "../../contracts.ts";
+import { ByteNeedle } from "../byte-needle.ts";
 import { JsonUsageScanner } from "../json-usage-scanner.ts";
 import { SseUsageScanner } from "../sse-usage-scanner.ts";
 import { isObject, tokenCount, zeroUsage } from "../usage-marker.ts";
@@ -17,7 +18,7 @@ export function readOpenAiUsage(usage: Record<string, unknown>): UsageCounts {
  * or tool-call `arguments` string, compact or with the space Python's json.dumps puts after colons. The role chunk
  * (`"content":""`), finish and filter chunks, the usage chunk and `[DONE]` do not count.
  */
-const OUTPUT_MARKERS = ['content":"', 'arguments":"', 'content": "', 'arguments": "'].map((marker) => Buffer.from(marker));
+const OUTPUT_MARKERS = ['content":"', 'arguments":"', 'content": "', 'arguments": "'].map((marker) => new ByteNeedle(marker));
 
 /**
  * SSE chat stream. The usage chunk comes last, before `data: [DONE]`, with `choices: []` (some servers send
