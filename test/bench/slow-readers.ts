@@ -41,7 +41,15 @@ if (!values.url || !values.model) {
 const target = new URL(values.url);
 const rate = Number(values["bytes-per-second"]);
 const readSize = Number(values["read-size"]);
-const body = JSON.stringify({ model: values.model, max_tokens: Number(values["max-tokens"]), stream: true, messages: [{ role: "user", content: "Hello" }] });
+// Asking for usage ourselves keeps the gateway from cutting bytes out of the stream (the usage: null members it hides
+// from clients that did not ask), which the held-bytes arithmetic (received upstream − sent to clients) would count.
+const body = JSON.stringify({
+  model: values.model,
+  max_tokens: Number(values["max-tokens"]),
+  stream: true,
+  stream_options: { include_usage: true },
+  messages: [{ role: "user", content: "Hello" }],
+});
 const head = [
   `POST ${target.pathname} HTTP/1.1`,
   `host: ${target.host}`,
