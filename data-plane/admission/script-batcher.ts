@@ -6,6 +6,12 @@ export interface ScriptBatcherOptions {
   run(numKeys: number, keysAndArgs: (string | number)[]): Promise<unknown[]>;
   /** A batch is sent at once when it reaches this many calls (keeps one script run short). Default 64. */
   maxCalls?: number;
+  /**
+   * 0 (the default): a batch leaves at the end of the loop's current round (setImmediate). More: it waits this long
+   * for company. For calls nobody is waiting on (settles): they then share a round trip with more of their kind, and
+   * do not run in Redis ahead of the admits that requests are waiting on.
+   */
+  lingerMs?: number;
 }
 
 export interface ScriptBatcher {
@@ -27,10 +33,18 @@ interface Pending extends ScriptCall {
 export function createScriptBatcher(options: ScriptBatcherOptions): ScriptBatcher {
   const maxCalls = options.maxCalls ?? 64;
   let pending: Pending[] = [];
-  let scheduled: NodeJS.Immediate | null = null;
+  const lingerMs = options.lingerMs ?? 0;
+  let scheduled: NodeJS.Immediate | NodeJS.Timeout | null = null;
+
+  function schedule(): NodeJS.Immediate | NodeJS.Timeout {
+    return lingerMs > 0 ? setTimeout(flush, lingerMs) : setImmediate(flush);
+  }
 
   function flush(): void {
-    if (scheduled !== null) clearImmediate(scheduled);
+    if (scheduled !== null) {
+      if (lingerMs > 0) clearTimeout(scheduled as NodeJS.Timeout);
+      else clearImmediate(scheduled as NodeJS.Immediate);
+    }
     scheduled = null;
     const batch = pending;
     pending = [];
@@ -58,7 +72,7 @@ export function createScriptBatcher(options: ScriptBatcherOptions): ScriptBatche
       return new Promise((resolve, reject) => {
         pending.push({ numKeys, keysAndArgs, resolve, reject });
         if (pending.length >= maxCalls) flush();
-        else scheduled ??= setImmediate(flush);
+        else scheduled ??= schedule();
       });
     },
   };

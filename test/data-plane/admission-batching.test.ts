@@ -77,6 +77,17 @@ describe("script batcher", () => {
     expect(rec.batches).toHaveLength(2);
   });
 
+  it("with lingerMs, calls of several turns within the linger share one batch", async () => {
+    const rec = recordingRun();
+    const batcher = createScriptBatcher({ run: rec.run, lingerMs: 30 });
+    const first = batcher.call(1, ["k", "a"]);
+    await new Promise((resolve) => setImmediate(resolve));
+    const second = batcher.call(1, ["k", "b"]);
+    expect(rec.batches).toHaveLength(0);
+    expect(await Promise.all([first, second])).toEqual(["a", "b"]);
+    expect(rec.batches).toHaveLength(1);
+  });
+
   it("splits at maxCalls", async () => {
     const rec = recordingRun();
     const batcher = createScriptBatcher({ run: rec.run, maxCalls: 2 });
