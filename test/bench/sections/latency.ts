@@ -1,5 +1,7 @@
 // Items 1–2 of the benchmark issue: added latency (no-delay mock, c1 and c64) and throughput (20 ms mock c64; no-delay
 // c64 against the bare passthrough), three arms interleaved in rounds, each arm's load from its own process.
+//   BENCH_ROUNDS (3) rounds of BENCH_SECONDS (3) per arm and workload, each after BENCH_WARMUP_SECONDS (0.5) of
+//   unrecorded load; BENCH_PREHEAT_SECONDS (2) of unrecorded c64 load per arm before all rounds.
 import { CLIENT_CORE, benchFile, type BenchEnv } from "../bench-env.ts";
 import type { LoadResult } from "../load.ts";
 import { runChild } from "../processes.ts";
