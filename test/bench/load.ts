@@ -3,6 +3,7 @@
 //                                        [--concurrency 64] [--seconds 3] [--warmup-seconds 0.5] [--header "name: value" ...]
 import { parseArgs } from "node:util";
 import { Pool } from "undici";
+import { addHeaderFlags } from "./header-flags.ts";
 
 export interface LoadResult {
   /** Latency of every measured request (after warm-up), in microseconds. */
@@ -36,14 +37,7 @@ const concurrency = Number(values.concurrency);
 const pool = new Pool(target.origin, { connections: concurrency, pipelining: 1 });
 const body = JSON.stringify({ model: values.model, max_tokens: 16, messages: [{ role: "user", content: "Hello" }] });
 const headers: Record<string, string> = { authorization: `Bearer ${values.key}`, "content-type": "application/json" };
-for (const line of values.header) {
-  const colon = line.indexOf(":");
-  if (colon < 1) {
-    console.error(`--header must be "name: value", got "${line}"`);
-    process.exit(2);
-  }
-  headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-}
+addHeaderFlags(headers, values.header);
 
 const start = performance.now();
 const measureFrom = start + Number(values["warmup-seconds"]) * 1000;

@@ -19,6 +19,7 @@ import { createHash, type Hash } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import { parseArgs } from "node:util";
 import { type Dispatcher, Pool } from "undici";
+import { addHeaderFlags } from "./header-flags.ts";
 
 export interface StreamLoadResult {
   /** Per measured stream that got content: request → first content chunk (µs). */
@@ -89,14 +90,7 @@ const body = JSON.stringify(request);
 const headers: Record<string, string> = anthropic
   ? { "x-api-key": values.key!, "anthropic-version": "2023-06-01", "content-type": "application/json" }
   : { authorization: `Bearer ${values.key}`, "content-type": "application/json" };
-for (const line of values.header) {
-  const colon = line.indexOf(":");
-  if (colon < 1) {
-    console.error(`--header must be "name: value", got "${line}"`);
-    process.exit(2);
-  }
-  headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-}
+addHeaderFlags(headers, values.header);
 const dispatchOptions: Dispatcher.DispatchOptions = { origin: target.origin, path: target.pathname, method: "POST", headers, body };
 
 /** OpenAI: a content delta with at least one character; Anthropic: any text delta. */
