@@ -8,6 +8,7 @@ import { runChild } from "../processes.ts";
 import type { BenchSection, SectionResult, Target } from "../section.ts";
 import { type ArmStats, mergeRounds } from "../stats.ts";
 import { ratio, signedUs, us } from "../format.ts";
+import { interleavedRounds } from "../interleaved-rounds.ts";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = process.env.BENCH_SECONDS ?? "3";
@@ -51,16 +52,11 @@ async function run(env: BenchEnv): Promise<SectionResult> {
 
   const results: WorkloadResult[] = [];
   for (const w of WORKLOADS) {
-    const rounds: Record<Arm, LoadResult[]> = { direct: [], bare: [], gateway: [] };
-    for (let round = 0; round < ROUNDS; round++) {
-      // The arms' order rotates every round, so none always runs first or after the same neighbour.
-      const order = [...ARMS];
-      for (let i = 0; i < round % 3; i++) order.push(order.shift()!);
-      for (const arm of order) {
-        rounds[arm].push(await load(arm, w.slug, w.concurrency, SECONDS, WARMUP));
-        env.log(`${w.name} c${w.concurrency} round ${round + 1}/${ROUNDS} ${arm}: ${rounds[arm].at(-1)!.samplesUs.length} requests`);
-      }
-    }
+    const rounds = await interleavedRounds(ARMS, ROUNDS, async (arm, round) => {
+      const r = await load(arm, w.slug, w.concurrency, SECONDS, WARMUP);
+      env.log(`${w.name} c${w.concurrency} round ${round + 1}/${ROUNDS} ${arm}: ${r.samplesUs.length} requests`);
+      return r;
+    });
     results.push({ name: w.name, concurrency: w.concurrency, arms: { direct: mergeRounds(rounds.direct), bare: mergeRounds(rounds.bare), gateway: mergeRounds(rounds.gateway) } });
   }
 

@@ -7,6 +7,7 @@ import { runChild } from "../processes.ts";
 import type { Target } from "../section.ts";
 import type { StreamLoadResult } from "../stream-load.ts";
 import { compareBytes, mergeStreamRounds, type StreamArmStats } from "../stream-stats.ts";
+import { interleavedRounds } from "../interleaved-rounds.ts";
 
 const ROUNDS = Number(process.env.BENCH_PEER_STREAM_ROUNDS ?? 1);
 const SECONDS = process.env.BENCH_PEER_STREAM_SECONDS ?? "2";
@@ -87,18 +88,13 @@ export async function runPeerStreams(env: BenchEnv, peer: Peer): Promise<{ body:
 
   const results: WorkloadResult[] = [];
   for (const w of WORKLOADS) {
-    const rounds: Record<StreamArm, StreamLoadResult[]> = { direct: [], gateway: [], portkey: [] };
     const cpu = { gateway: new CpuShare(env.pids.gateway), portkey: new CpuShare(peer.pid) };
-    for (let round = 0; round < ROUNDS; round++) {
-      const order = [...ARMS];
-      for (let i = 0; i < round % ARMS.length; i++) order.push(order.shift()!);
-      for (const arm of order) {
-        const run = () => load(arm, w, SECONDS, WARMUP);
-        const r = await (arm === "direct" ? run() : cpu[arm].during(run));
-        rounds[arm].push(r);
-        env.log(`peer streams: ${label(w)} round ${round + 1}/${ROUNDS} ${arm}: ${r.completed}/${r.streams} streams, ${r.stalls} stalls, ${r.errors} errors`);
-      }
-    }
+    const rounds = await interleavedRounds(ARMS, ROUNDS, async (arm, round) => {
+      const run = () => load(arm, w, SECONDS, WARMUP);
+      const r = await (arm === "direct" ? run() : cpu[arm].during(run));
+      env.log(`peer streams: ${label(w)} round ${round + 1}/${ROUNDS} ${arm}: ${r.completed}/${r.streams} streams, ${r.stalls} stalls, ${r.errors} errors`);
+      return r;
+    });
     const merged = (arm: StreamArm) => {
       const stats = mergeStreamRounds(rounds[arm]);
       const windowS = rounds[arm].reduce((s, r) => s + r.windowMs, 0) / 1000;

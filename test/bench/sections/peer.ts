@@ -9,6 +9,7 @@ import { runChild } from "../processes.ts";
 import type { BenchSection, SectionResult, Target } from "../section.ts";
 import { type ArmStats, mergeRounds } from "../stats.ts";
 import { runPeerStreams, STREAM_MODELS } from "./peer-streams.ts";
+import { interleavedRounds } from "../interleaved-rounds.ts";
 
 const VERSION = process.env.BENCH_PEER_VERSION ?? "1.15.2";
 const HONO_NODE_SERVER = process.env.BENCH_PEER_HONO_NODE_SERVER ?? "1.13.5";
@@ -83,18 +84,13 @@ async function run(env: BenchEnv): Promise<SectionResult> {
 
   const results: WorkloadResult[] = [];
   for (const w of WORKLOADS) {
-    const rounds: Record<Arm, LoadResult[]> = { direct: [], gateway: [], portkey: [] };
     const cpu = { gateway: new CpuShare(env.pids.gateway), portkey: new CpuShare(portkeyPid) };
-    for (let round = 0; round < ROUNDS; round++) {
-      const order = [...ARMS];
-      for (let i = 0; i < round % ARMS.length; i++) order.push(order.shift()!);
-      for (const arm of order) {
-        const run = () => load(arm, w.slug, w.concurrency, SECONDS, WARMUP);
-        rounds[arm].push(await (arm === "direct" ? run() : cpu[arm].during(run)));
-        const last = rounds[arm].at(-1)!;
-        env.log(`peer: ${w.name} c${w.concurrency} round ${round + 1}/${ROUNDS} ${arm}: ${last.samplesUs.length} requests, ${last.errors} errors`);
-      }
-    }
+    const rounds = await interleavedRounds(ARMS, ROUNDS, async (arm, round) => {
+      const run = () => load(arm, w.slug, w.concurrency, SECONDS, WARMUP);
+      const last = await (arm === "direct" ? run() : cpu[arm].during(run));
+      env.log(`peer: ${w.name} c${w.concurrency} round ${round + 1}/${ROUNDS} ${arm}: ${last.samplesUs.length} requests, ${last.errors} errors`);
+      return last;
+    });
     const arms = { direct: mergeRounds(rounds.direct), gateway: mergeRounds(rounds.gateway), portkey: mergeRounds(rounds.portkey) };
     results.push({ name: w.name, concurrency: w.concurrency, arms, cpuShare: { gateway: cpu.gateway.share, portkey: cpu.portkey.share } });
   }

@@ -9,6 +9,7 @@ import { cpuSeconds } from "../proc-stats.ts";
 import type { BenchSection, SectionResult, Target } from "../section.ts";
 import type { StreamLoadResult } from "../stream-load.ts";
 import { type ByteComparison, compareBytes, mergeStreamRounds, type StreamArmStats } from "../stream-stats.ts";
+import { interleavedRounds } from "../interleaved-rounds.ts";
 
 const ROUNDS = Number(process.env.BENCH_STREAM_ROUNDS ?? process.env.BENCH_ROUNDS ?? 2);
 /** Two generations of paced streams (1.28 s each). */
@@ -98,18 +99,13 @@ async function run(env: BenchEnv): Promise<SectionResult> {
 
   const results: WorkloadResult[] = [];
   for (const w of list) {
-    const runs: Record<Arm, StreamLoadResult[]> = { direct: [], bare: [], gateway: [] };
     cpu = noCpu();
     const rounds = w.rounds ?? ROUNDS;
-    for (let round = 0; round < rounds; round++) {
-      const order = [...ARMS];
-      for (let i = 0; i < round % 3; i++) order.push(order.shift()!);
-      for (const arm of order) {
-        const r = await load(arm, w, SECONDS, WARMUP);
-        runs[arm].push(r);
-        env.log(`streaming ${label(w)} round ${round + 1}/${rounds} ${arm}: ${r.completed}/${r.streams} streams, ${r.stalls} stalls, ${r.errors} errors`);
-      }
-    }
+    const runs = await interleavedRounds(ARMS, rounds, async (arm, round) => {
+      const r = await load(arm, w, SECONDS, WARMUP);
+      env.log(`streaming ${label(w)} round ${round + 1}/${rounds} ${arm}: ${r.completed}/${r.streams} streams, ${r.stalls} stalls, ${r.errors} errors`);
+      return r;
+    });
     const arms = { direct: mergeStreamRounds(runs.direct), bare: mergeStreamRounds(runs.bare), gateway: mergeStreamRounds(runs.gateway) };
     const share = (c: { cpu: number; wall: number; streams: number }) => ({ share: c.cpu / c.wall, perStreamUs: (c.cpu / c.streams) * 1e6 });
     results.push({ ...w, arms, cpu: { bare: share(cpu.bare), gateway: share(cpu.gateway) }, bytes: { bare: compareBytes(arms.bare, arms.direct), gateway: compareBytes(arms.gateway, arms.direct) } });
