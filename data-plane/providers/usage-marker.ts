@@ -10,19 +10,6 @@ export function nextUsageKey(buf: Buffer, from: number): number {
 }
 
 /**
- * Index of the first `"usage"` marker in [from, end) whose value is an object (not `null`), or -1.
- * Inside JSON strings a quote is always escaped, so a match here is a real key in practice; callers still parse to be sure.
- */
-export function usageObjectMarker(buf: Buffer, from: number, end: number): number {
-  let at = MARKER.indexIn(buf, from);
-  while (at !== -1 && at + MARKER.length <= end) {
-    if (valueStart(buf, at + MARKER.length, end) === 0x7b /* { */) return at;
-    at = MARKER.indexIn(buf, at + MARKER.length);
-  }
-  return -1;
-}
-
-/**
  * The bytes of the `"usage": null` member whose key starts at `key`, with the comma that separates it from its
  * neighbour (the one before it, else the one after), so that cutting them leaves valid JSON; null when the value is
  * not `null`.
