@@ -143,6 +143,11 @@ export interface UsageScanner {
   complete(): boolean;
   /** Content deltas seen so far in a stream (text, reasoning, tool arguments), for that estimate; 0 for JSON bodies. */
   producedEvents(): number;
+  /**
+   * Whether the provider sent its own error event inside a 2xx stream (OpenAI `data: {"error": …}`, Anthropic
+   * `event: error`): the client saw a 200 but the provider failed, so the request is recorded as 502.
+   */
+  providerFailed(): boolean;
 }
 
 export interface ProviderAdapter {

@@ -51,6 +51,11 @@ export class JsonUsageScanner implements UsageScanner {
     return 0;
   }
 
+  /** A JSON answer's failure is its status; a 2xx body is not inspected for errors. */
+  providerFailed(): boolean {
+    return false;
+  }
+
   private readCounts(): UsageCounts {
     if (this.chunks.length === 0) return zeroUsage();
     const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);

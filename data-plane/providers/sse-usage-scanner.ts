@@ -27,12 +27,15 @@ export abstract class SseUsageScanner implements UsageScanner {
   private resumeAt = 0;
   private disabled = false;
   private produced = 0;
+  private errorSeen = false;
   /** Per marker, its next position in the buffer being scanned at or after the current event; -1 when none is left. */
   private readonly markerAt: number[];
 
   constructor(
     private readonly holdBack: boolean,
     private readonly outputMarkers: readonly ByteNeedle[],
+    /** How the format's error event begins (its first line); events are checked at their start, so text never matches. */
+    private readonly errorStarts: readonly Buffer[],
   ) {
     this.markerAt = outputMarkers.map(() => NOT_SEARCHED);
   }
@@ -46,6 +49,10 @@ export abstract class SseUsageScanner implements UsageScanner {
 
   producedEvents(): number {
     return this.produced;
+  }
+
+  providerFailed(): boolean {
+    return this.errorSeen;
   }
 
   push(chunk: Buffer): Buffer {
@@ -76,6 +83,7 @@ export abstract class SseUsageScanner implements UsageScanner {
         (drops ??= []).push(start, end);
       }
       if (this.isOutput(buf, start, end)) this.produced++;
+      else if (!this.errorSeen && startsWithAny(buf, start, this.errorStarts)) this.errorSeen = true;
       start = end;
     }
     const incomplete = buf.length - start;
@@ -95,6 +103,7 @@ export abstract class SseUsageScanner implements UsageScanner {
     if (rest.length === 0 || this.disabled) return EMPTY;
     this.markerAt.fill(NOT_SEARCHED);
     if (this.isOutput(rest, 0, rest.length)) this.produced++;
+    else if (!this.errorSeen && startsWithAny(rest, 0, this.errorStarts)) this.errorSeen = true;
     const key = nextUsageKey(rest, 0);
     const drop = key !== -1 && hasUsageObject(rest, key) && this.inspect(rest, 0, rest.length);
     if (!this.holdBack || drop) return EMPTY;
@@ -141,6 +150,11 @@ export abstract class SseUsageScanner implements UsageScanner {
     const head = forwarded(buf, start, drops);
     return Buffer.concat([head, buf.subarray(start)]);
   }
+}
+
+function startsWithAny(buf: Buffer, at: number, prefixes: readonly Buffer[]): boolean {
+  for (const prefix of prefixes) if (buf.length - at >= prefix.length && buf.compare(prefix, 0, prefix.length, at, at + prefix.length) === 0) return true;
+  return false;
 }
 
 function hasUsageObject(buf: Buffer, key: number): boolean {

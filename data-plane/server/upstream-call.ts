@@ -161,7 +161,8 @@ export class UpstreamCall implements CallRecord {
   relayDone(outcome: RelayOutcome, scanner: UsageScanner | null): void {
     this.deps.metrics.openStreams.dec();
     if (outcome === "client_aborted") this.controller.abort();
-    this.finish(outcome === "complete" ? this.status : outcome === "client_aborted" ? CLIENT_CLOSED : 502, scanner);
+    const status = outcome === "client_aborted" ? CLIENT_CLOSED : outcome === "complete" && scanner?.providerFailed() !== true ? this.status : 502;
+    this.finish(status, scanner);
   }
 
   private passThrough(failed: FailedAnswer): void {

@@ -182,6 +182,7 @@ describe("other early ends", () => {
       usage: () => ({ inputTokens: 7, outputTokens: 3, cachedTokens: 2 }),
       complete: () => true,
       producedEvents: () => 99,
+      providerFailed: () => false,
     };
     expect(chargedUsage(call, reported)).toEqual({ inputTokens: 7, outputTokens: 3, cachedTokens: 2 });
   });

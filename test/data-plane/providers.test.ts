@@ -369,6 +369,54 @@ describe("OpenAI stream usage scanner", () => {
   });
 });
 
+describe("provider error events inside a 200 stream", () => {
+  // Model text that quotes an error event is escaped inside a JSON string, so it never starts an event.
+  const quoting = (format: "openai" | "anthropic") =>
+    format === "openai"
+      ? sse(openAiChunk({ content: 'data: {"error": 1}\n\nevent: error\n' }))
+      : anthropicEvent("content_block_delta", { index: 0, delta: { type: "text_delta", text: 'event: error\ndata: {"error"' } });
+  const OPENAI_FAILED = OPENAI_BEFORE_USAGE + quoting("openai") + 'data: {"error":{"message":"boom","type":"server_error","code":null}}\n\n';
+  const ANTHROPIC_FAILED =
+    ANTHROPIC_STREAM.slice(0, ANTHROPIC_STREAM.indexOf("event: content_block_stop")) +
+    quoting("anthropic") +
+    'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n';
+
+  it("are seen at any split, in both formats, and the bytes still pass unchanged", () => {
+    for (const [make, text] of [
+      [() => openAiScanner(true, false), OPENAI_FAILED],
+      [() => anthropicScanner(true), ANTHROPIC_FAILED],
+    ] as const) {
+      const bytes = Buffer.from(text);
+      fc.assert(
+        fc.property(cutsOf(bytes), (cuts) => {
+          const scanner = make();
+          expect(run(scanner, bytes, cuts).equals(bytes)).toBe(true);
+          expect(scanner.providerFailed()).toBe(true);
+        }),
+        { numRuns: 200 },
+      );
+    }
+  });
+
+  it("are seen in a last event without its blank line", () => {
+    const scanner = openAiScanner(true, true);
+    run(scanner, Buffer.from(`${OPENAI_BEFORE_USAGE}data: {"error":{"message":"boom"}}`));
+    expect(scanner.providerFailed()).toBe(true);
+  });
+
+  it("are not claimed for streams whose text only quotes one, nor for JSON answers", () => {
+    const openai = openAiScanner(true, true);
+    run(openai, Buffer.from(OPENAI_BEFORE_USAGE + quoting("openai") + OPENAI_USAGE_EVENT + sse("[DONE]")));
+    expect(openai.providerFailed()).toBe(false);
+    const anthropic = anthropicScanner(true);
+    run(anthropic, Buffer.from(ANTHROPIC_STREAM.replace("event: message_stop", `${quoting("anthropic")}event: message_stop`)));
+    expect(anthropic.providerFailed()).toBe(false);
+    const json = openAiScanner(false, false);
+    run(json, Buffer.from('{"error":{"message":"a 200 body is not inspected"}}'));
+    expect(json.providerFailed()).toBe(false);
+  });
+});
+
 describe("Anthropic stream usage scanner", () => {
   const bytes = Buffer.from(ANTHROPIC_STREAM);
   // input = 25 uncached + 100 cache writes + 2000 cache reads; cached = the reads; output = the last cumulative delta.

@@ -153,7 +153,7 @@ describe("a provider failing after its first byte", () => {
     expect(await recordOf(slug)).toMatchObject({ status: 502, outputTokens: relayed });
   });
 
-  it("sends its own error event inside a 200 stream: relayed as is, the SDK raises it, charged for what was relayed", async () => {
+  it("sends its own error event inside a 200 stream (OpenAI): relayed as is, the SDK raises it, recorded 502, charged for what was relayed", async () => {
     const { slug } = await routed("openai", ["mock-chunks-10-failevent-2"]);
     const stream = await openai().chat.completions.create({ model: slug, messages: hello, stream: true });
     await expect(async () => {
@@ -161,10 +161,17 @@ describe("a provider failing after its first byte", () => {
         // drain
       }
     }).rejects.toThrow();
-    // The stream ended cleanly after the provider's error, so no final usage came: charged as a cut stream is. (Its
-    // record says 200, how the stream ended, not that the provider failed: the scanners do not look for error events.)
+    // The stream ended cleanly after the provider's error, so no final usage came: charged as a cut stream is.
     const input = mockInputTokens({ messages: hello });
-    expect(await recordOf(slug)).toMatchObject({ inputTokens: input, outputTokens: 2, costMicros: priced(input, 2) });
+    expect(await recordOf(slug)).toMatchObject({ status: 502, inputTokens: input, outputTokens: 2, costMicros: priced(input, 2) });
+  });
+
+  it("sends its own error event inside a 200 stream (Anthropic): the SDK raises it, recorded 502, input and deltas charged", async () => {
+    const { slug } = await routed("anthropic", ["mock-chunks-10-failevent-3"]);
+    const stream = anthropic().messages.stream({ model: slug, max_tokens: 100, messages: hello });
+    await expect(stream.finalMessage()).rejects.toThrow(/Overloaded/);
+    const input = mockInputTokens({ messages: hello });
+    expect(await recordOf(slug)).toMatchObject({ status: 502, inputTokens: input, outputTokens: 3, costMicros: priced(input, 3) });
   });
 });
 

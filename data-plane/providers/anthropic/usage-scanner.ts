@@ -22,6 +22,8 @@ export function readAnthropicUsage(usage: Record<string, unknown>): UsageCounts 
 
 /** Every content_block_delta (text, thinking, tool input JSON) has this as its `type` value. */
 const OUTPUT_MARKERS = [new ByteNeedle('"content_block_delta"')];
+/** Anthropic's in-stream failure (e.g. overloaded_error) is an `error` event. */
+const ERROR_STARTS = ["event: error", "event:error"].map((start) => Buffer.from(start));
 
 /**
  * message_start has message.usage (input, cache, a first output count); each message_delta has usage with cumulative
@@ -34,7 +36,7 @@ export class AnthropicStreamUsageScanner extends SseUsageScanner {
   private reported = false;
 
   constructor() {
-    super(false, OUTPUT_MARKERS);
+    super(false, OUTPUT_MARKERS, ERROR_STARTS);
   }
 
   protected onUsageEvent(data: unknown): boolean {
@@ -73,6 +75,9 @@ class NoUsageScanner implements UsageScanner {
   }
   producedEvents(): number {
     return 0;
+  }
+  providerFailed(): boolean {
+    return false;
   }
 }
 

@@ -20,6 +20,9 @@ export function readOpenAiUsage(usage: Record<string, unknown>): UsageCounts {
  */
 const OUTPUT_MARKERS = ['content":"', 'arguments":"', 'content": "', 'arguments": "'].map((marker) => new ByteNeedle(marker));
 
+/** OpenAI's in-stream failure is a data line holding an `error` object (the SDK raises it). */
+const ERROR_STARTS = ['data: {"error"', 'data:{"error"'].map((start) => Buffer.from(start));
+
 /**
  * SSE chat stream. The usage chunk comes last, before `data: [DONE]`, with `choices: []` (some servers send
  * `choices: null` or omit it); with `hideUsageChunk` that event is removed from the bytes forwarded to the client.
@@ -30,7 +33,7 @@ export class OpenAiStreamUsageScanner extends SseUsageScanner {
   private reported = false;
 
   constructor(private readonly hideUsageChunk: boolean) {
-    super(hideUsageChunk, OUTPUT_MARKERS);
+    super(hideUsageChunk, OUTPUT_MARKERS, ERROR_STARTS);
   }
 
   protected onUsageEvent(data: unknown): boolean {
