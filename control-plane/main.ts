@@ -1,5 +1,6 @@
 // Entry point: `npm start` runs the control plane, and the data plane in the same process unless RUN_DATA_PLANE=false,
 // on the configured (or embedded) backing services.
+import "./runtime/node-env.ts";
 import { startDataPlane } from "../data-plane/runtime/start-data-plane.ts";
 import { ConfigError, loadConfig } from "../shared/config.ts";
 import { announceOwnerKey, bootstrapOwner } from "./auth/bootstrap-owner.ts";
