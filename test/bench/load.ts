@@ -1,6 +1,11 @@
-// Load generator (own process): closed loop of undici Pool requests at a fixed concurrency; prints latency samples (µs) and RPS as JSON.
+// Load generator (own process): undici Pool requests, closed loop at a fixed concurrency, or open loop at a fixed
+// arrival rate (--rate); prints latency samples (µs) and RPS as JSON.
 //   node --import tsx test/bench/load.ts --url http://127.0.0.1:PORT/v1/chat/completions --model M [--key K]
-//                                        [--concurrency 64] [--seconds 3] [--warmup-seconds 0.5] [--header "name: value" ...]
+//                                        [--concurrency 64] [--rate R] [--seconds 3] [--warmup-seconds 0.5] [--header "name: value" ...]
+// Open loop: request i is due at start + i/R whatever the earlier ones are doing, so a server that falls behind cannot
+// slow the arrivals down (no coordinated omission). Its latency counts from when it was handed to the pool (timers
+// fire up to ~1 ms late, which is the generator's delay, not the server's); --concurrency caps the connections, and a
+// request queued in the pool behind them counts its wait. How late the sends were is reported (sendLagP99Us).
 import { parseArgs } from "node:util";
 import { Pool } from "undici";
 import { addHeaderFlags } from "./header-flags.ts";
@@ -13,6 +18,8 @@ export interface LoadResult {
   firstError: string | null;
   /** Length of the measured window (ms). */
   windowMs: number;
+  /** Open loop only: p99 of how long after its due time a request was sent (µs); large means the generator lagged. */
+  sendLagP99Us?: number;
 }
 
 const { values } = parseArgs({
@@ -21,6 +28,7 @@ const { values } = parseArgs({
     model: { type: "string" },
     key: { type: "string", default: "sk-bench" },
     concurrency: { type: "string", default: "64" },
+    rate: { type: "string" },
     seconds: { type: "string", default: "3" },
     "warmup-seconds": { type: "string", default: "0.5" },
     // Extra request headers (repeatable), e.g. a peer gateway's routing headers.
@@ -65,7 +73,51 @@ async function worker(): Promise<void> {
   }
 }
 
-await Promise.all(Array.from({ length: concurrency }, worker));
+/** One request due at `due` (performance.now() ms); records its latency from then. */
+const sendLagsUs: number[] = [];
+
+async function openLoopRequest(due: number): Promise<void> {
+  const sent = performance.now();
+  if (due >= measureFrom && due < stopAt) sendLagsUs.push(Math.round((sent - due) * 1000));
+  let failure: string | null = null;
+  try {
+    const res = await pool.request({ path: target.pathname, method: "POST", headers, body });
+    const text = await res.body.text();
+    if (res.statusCode !== 200) failure = `HTTP ${res.statusCode}: ${text.slice(0, 200)}`;
+  } catch (error) {
+    failure = (error as Error).message;
+  }
+  if (due < measureFrom || due >= stopAt) return;
+  if (failure !== null) {
+    result.errors++;
+    result.firstError ??= failure;
+  } else result.samplesUs.push(Math.round((performance.now() - sent) * 1000));
+}
+
+/** Sends every request that has come due, then sleeps until the next one; waits for the last answers at the end. */
+async function openLoop(rate: number): Promise<void> {
+  const interval = 1000 / rate;
+  const inFlight = new Set<Promise<void>>();
+  for (let i = 0; ; ) {
+    const now = performance.now();
+    for (let due = start + i * interval; due <= now; due = start + ++i * interval) {
+      if (due >= stopAt) {
+        await Promise.all(inFlight);
+        return;
+      }
+      const sent = openLoopRequest(due);
+      inFlight.add(sent);
+      void sent.finally(() => inFlight.delete(sent));
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, start + i * interval - performance.now())));
+  }
+}
+
+if (values.rate !== undefined) {
+  await openLoop(Number(values.rate));
+  sendLagsUs.sort((a, b) => a - b);
+  result.sendLagP99Us = sendLagsUs[Math.floor(sendLagsUs.length * 0.99)] ?? 0;
+} else await Promise.all(Array.from({ length: concurrency }, worker));
 result.windowMs = stopAt - measureFrom;
 await pool.close();
 process.stdout.write(`${JSON.stringify(result)}\n`);

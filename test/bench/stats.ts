@@ -8,6 +8,8 @@ export interface ArmStats {
   p50Us: number;
   p99Us: number;
   rps: number;
+  /** Open loop: the worst round's p99 of how late the generator sent a request (µs). */
+  sendLagP99Us?: number;
 }
 
 export function percentile(sorted: number[], p: number): number {
@@ -25,6 +27,7 @@ export function mergeRounds(rounds: LoadResult[]): ArmStats {
     p50Us: percentile(samples, 0.5),
     p99Us: percentile(samples, 0.99),
     rps: windowMs > 0 ? samples.length / (windowMs / 1000) : 0,
+    ...(rounds.some((r) => r.sendLagP99Us !== undefined) ? { sendLagP99Us: Math.max(...rounds.map((r) => r.sendLagP99Us ?? 0)) } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
-// Items 1–2 of the benchmark issue: added latency (no-delay mock, c1 and c64) and throughput (20 ms mock c64; no-delay
-// c64 against the bare passthrough), three arms interleaved in rounds, each arm's load from its own process.
+// Items 1–2 of the benchmark issue: added latency (no-delay mock, c1 and c64, and open loop at a fixed rate) and
+// throughput (20 ms mock c64; no-delay c64 against the bare passthrough), three arms interleaved in rounds, each arm's
+// load from its own process.
 //   BENCH_ROUNDS (3) rounds of BENCH_SECONDS (3) per arm and workload, each after BENCH_WARMUP_SECONDS (0.5) of
 //   unrecorded load; BENCH_PREHEAT_SECONDS (2) of unrecorded c64 load per arm before all rounds.
 import { CLIENT_CORE, benchFile, type BenchEnv } from "../bench-env.ts";
@@ -14,31 +15,44 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = process.env.BENCH_SECONDS ?? "3";
 const WARMUP = process.env.BENCH_WARMUP_SECONDS ?? "0.5";
 const PREHEAT = process.env.BENCH_PREHEAT_SECONDS ?? "2";
+/** Arrivals per second of the open-loop workload: about a quarter of what the gateway serves at c64 on two cores. */
+const OPEN_LOOP_RATE = Number(process.env.BENCH_OPEN_LOOP_RATE ?? 1000);
 
 type Arm = "direct" | "bare" | "gateway";
 const ARMS: readonly Arm[] = ["direct", "bare", "gateway"];
 interface WorkloadResult {
   name: string;
   concurrency: number;
+  rate?: number;
   arms: Record<Arm, ArmStats>;
 }
 
 /** Gateway slug -> upstream model name; the mock reads its behaviour from the latter ("ttfb-20": 20 ms before answering). */
 const MODELS = { "bench-fast": "mock", "bench-ttfb-20": "mock-ttfb-20" };
-const WORKLOADS = [
+interface Workload {
+  name: string;
+  /** Closed loop: requests in flight; open loop: the cap on connections. */
+  concurrency: number;
+  /** Open loop at this many arrivals per second. */
+  rate?: number;
+  slug: string;
+}
+const WORKLOADS: readonly Workload[] = [
   { name: "no-delay mock", concurrency: 1, slug: "bench-fast" },
   { name: "no-delay mock", concurrency: 64, slug: "bench-fast" },
+  { name: "no-delay mock, open loop", concurrency: 256, rate: OPEN_LOOP_RATE, slug: "bench-fast" },
   { name: "20 ms mock", concurrency: 64, slug: "bench-ttfb-20" },
-] as const;
+];
 
 async function run(env: BenchEnv): Promise<SectionResult> {
   const target = (arm: Arm, slug: string) =>
     arm === "gateway"
       ? { url: env.gatewayUrl, model: slug, key: env.inferenceKey }
       : { url: arm === "bare" ? env.bareUrl : env.mockUrl, model: env.models[slug]!, key: "sk-bench" };
-  const load = async (arm: Arm, slug: string, concurrency: number, seconds: string, warmup: string): Promise<LoadResult> => {
+  const load = async (arm: Arm, slug: string, concurrency: number, seconds: string, warmup: string, rate?: number): Promise<LoadResult> => {
     const t = target(arm, slug);
     const args = ["--url", `${t.url}/v1/chat/completions`, "--model", t.model, "--key", t.key, "--concurrency", String(concurrency), "--seconds", seconds, "--warmup-seconds", warmup];
+    if (rate !== undefined) args.push("--rate", String(rate));
     return JSON.parse(await runChild(benchFile("load.ts"), args, CLIENT_CORE)) as LoadResult;
   };
 
@@ -53,21 +67,22 @@ async function run(env: BenchEnv): Promise<SectionResult> {
   const results: WorkloadResult[] = [];
   for (const w of WORKLOADS) {
     const rounds = await interleavedRounds(ARMS, ROUNDS, async (arm, round) => {
-      const r = await load(arm, w.slug, w.concurrency, SECONDS, WARMUP);
-      env.log(`${w.name} c${w.concurrency} round ${round + 1}/${ROUNDS} ${arm}: ${r.samplesUs.length} requests`);
+      const r = await load(arm, w.slug, w.concurrency, SECONDS, WARMUP, w.rate);
+      env.log(`${w.name} ${label(w)} round ${round + 1}/${ROUNDS} ${arm}: ${r.samplesUs.length} requests`);
       return r;
     });
-    results.push({ name: w.name, concurrency: w.concurrency, arms: { direct: mergeRounds(rounds.direct), bare: mergeRounds(rounds.bare), gateway: mergeRounds(rounds.gateway) } });
+    results.push({ name: w.name, concurrency: w.concurrency, rate: w.rate, arms: { direct: mergeRounds(rounds.direct), bare: mergeRounds(rounds.bare), gateway: mergeRounds(rounds.gateway) } });
   }
 
   const errors = results.flatMap((w) =>
-    ARMS.filter((arm) => w.arms[arm].errors > 0).map((arm) => `- ${w.name} c${w.concurrency} ${arm}: ${w.arms[arm].errors} errors, first: \`${w.arms[arm].firstError}\``),
+    ARMS.filter((arm) => w.arms[arm].errors > 0).map((arm) => `- ${w.name} ${label(w)} ${arm}: ${w.arms[arm].errors} errors, first: \`${w.arms[arm].firstError}\``),
   );
   return {
     body: [
       [
         `Every arm first gets ${PREHEAT} s of unrecorded c64 load; then each workload runs ${ROUNDS} rounds of ${SECONDS} s per arm (after ${WARMUP} s of warm-up each), the arms' order rotating per round, and the rounds are merged.`,
         "Load generator: test/bench/load.ts, an undici Pool (one connection per concurrent request), closed loop, non-streamed chat completions (8 output tokens).",
+        `Open loop: the same generator sends ${OPEN_LOOP_RATE} requests per second on a fixed schedule whatever the answers do (at most 256 connections), so a slow arm cannot slow the arrivals down; latency counts from the hand-over to the pool. The generator's timers fire late by up to ${sendLag(results)} (p99, worst round), the same for every arm.`,
         "- **direct**: the load generator calls the mock provider.",
         "- **bare**: test/bench/bare-passthrough.ts, uWebSockets.js + the gateway's undici upstream client, no auth or policy.",
         "- **gateway**: Tollgate's data plane with key auth, grants, Redis rate limit and budget reservation, usage records in Postgres.",
@@ -89,14 +104,24 @@ function resultTable(results: WorkloadResult[]): string {
     for (const arm of ARMS) {
       const s = w.arms[arm];
       const vs = arm === "direct" ? ["", "", "", ""] : [signedUs(s.p50Us - direct.p50Us), signedUs(s.p99Us - direct.p99Us), ratio(s.p99Us / direct.p99Us), ratio(s.rps / direct.rps)];
-      rows.push(`| ${w.name} | ${arm} | ${w.concurrency} | ${s.requests} | ${s.errors} | ${us(s.p50Us)} | ${us(s.p99Us)} | ${Math.round(s.rps)} | ${vs.join(" | ")} |`);
+      rows.push(`| ${w.name} | ${arm} | ${label(w)} | ${s.requests} | ${s.errors} | ${us(s.p50Us)} | ${us(s.p99Us)} | ${Math.round(s.rps)} | ${vs.join(" | ")} |`);
     }
   }
   return rows.join("\n");
 }
 
+/** The conc. column: requests in flight, or the arrival rate of an open-loop workload. */
+function label(w: { concurrency: number; rate?: number }): string {
+  return w.rate === undefined ? String(w.concurrency) : `${w.rate}/s`;
+}
+
+function sendLag(results: WorkloadResult[]): string {
+  const lags = results.flatMap((w) => ARMS.map((arm) => w.arms[arm].sendLagP99Us ?? 0));
+  return us(Math.max(0, ...lags));
+}
+
 function targets(results: WorkloadResult[]): Target[] {
-  const find = (name: string, concurrency: number) => results.find((w) => w.name === name && w.concurrency === concurrency)!.arms;
+  const find = (name: string, concurrency: number) => results.find((w) => w.name === name && w.concurrency === concurrency && w.rate === undefined)!.arms;
   const c1 = find("no-delay mock", 1);
   const slow = find("20 ms mock", 64);
   const fast = find("no-delay mock", 64);
