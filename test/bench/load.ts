@@ -52,46 +52,43 @@ const measureFrom = start + Number(values["warmup-seconds"]) * 1000;
 const stopAt = measureFrom + Number(values.seconds) * 1000;
 const result: LoadResult = { samplesUs: [], errors: 0, firstError: null, windowMs: 0 };
 
+/** One request; resolves with why it failed (non-200 answer or transport error), or null. */
+async function send(): Promise<string | null> {
+  try {
+    const res = await pool.request({ path: target.pathname, method: "POST", headers, body });
+    const text = await res.body.text();
+    return res.statusCode === 200 ? null : `HTTP ${res.statusCode}: ${text.slice(0, 200)}`;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+function record(failure: string | null, latencyMs: number): void {
+  if (failure !== null) {
+    result.errors++;
+    result.firstError ??= failure;
+  } else result.samplesUs.push(Math.round(latencyMs * 1000));
+}
+
 async function worker(): Promise<void> {
   for (;;) {
     const t0 = performance.now();
     if (t0 >= stopAt) return;
-    let failure: string | null = null;
-    try {
-      const res = await pool.request({ path: target.pathname, method: "POST", headers, body });
-      const text = await res.body.text();
-      if (res.statusCode !== 200) failure = `HTTP ${res.statusCode}: ${text.slice(0, 200)}`;
-    } catch (error) {
-      failure = (error as Error).message;
-    }
+    const failure = await send();
     const t1 = performance.now();
-    if (t0 < measureFrom || t1 > stopAt) continue;
-    if (failure !== null) {
-      result.errors++;
-      result.firstError ??= failure;
-    } else result.samplesUs.push(Math.round((t1 - t0) * 1000));
+    if (t0 >= measureFrom && t1 <= stopAt) record(failure, t1 - t0);
   }
 }
 
-/** One request due at `due` (performance.now() ms); records its latency from then. */
 const sendLagsUs: number[] = [];
 
+/** One request due at `due` (performance.now() ms), counted when it was due inside the measured window. */
 async function openLoopRequest(due: number): Promise<void> {
   const sent = performance.now();
-  if (due >= measureFrom && due < stopAt) sendLagsUs.push(Math.round((sent - due) * 1000));
-  let failure: string | null = null;
-  try {
-    const res = await pool.request({ path: target.pathname, method: "POST", headers, body });
-    const text = await res.body.text();
-    if (res.statusCode !== 200) failure = `HTTP ${res.statusCode}: ${text.slice(0, 200)}`;
-  } catch (error) {
-    failure = (error as Error).message;
-  }
-  if (due < measureFrom || due >= stopAt) return;
-  if (failure !== null) {
-    result.errors++;
-    result.firstError ??= failure;
-  } else result.samplesUs.push(Math.round((performance.now() - sent) * 1000));
+  const measured = due >= measureFrom && due < stopAt;
+  if (measured) sendLagsUs.push(Math.round((sent - due) * 1000));
+  const failure = await send();
+  if (measured) record(failure, performance.now() - sent);
 }
 
 /** Sends every request that has come due, then sleeps until the next one; waits for the last answers at the end. */
