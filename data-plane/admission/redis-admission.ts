@@ -44,6 +44,12 @@ const RATE_TTL_MS = 180_000;
 const KIND_CODES = { requests: "r", requestLog: "s", tokens: "t", concurrency: "c", budget: "b" } as const;
 const KEY_SUFFIXES = { requests: "rpm", tokens: "tpm", concurrency: "concurrency" } as const;
 
+/** What admit counted for a ticket, its checks and their keys in order, kept so its settle does not derive them again. */
+interface Counted {
+  checks: readonly Check[];
+  keys: readonly string[];
+}
+
 interface ScriptedRedis extends Redis {
   tollgateAdmitMany(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown[]>;
   tollgateSettleMany(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown[]>;
@@ -84,9 +90,15 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
 
   const instance = randomBytes(6).toString("base64url");
   let sequence = 0;
-  const pending = new WeakSet<AdmissionTicket>();
+  const pending = new WeakMap<AdmissionTicket, Counted>();
   const settling = new Set<Promise<unknown>>();
-  const replay = createSettleReplay((failed) => settleCounted(failed.ticket, failed.actual, failed), () => redis.status === "ready");
+  // A replay is rare and may outlive its admit's record: it derives the checks from the ticket again.
+  const replay = createSettleReplay((failed) => settleCounted(failed.ticket, countedOf(failed.ticket), failed.actual, failed), () => redis.status === "ready");
+
+  function countedOf(ticket: AdmissionTicket): Counted {
+    const checks = checksOf(ticket.buckets, ticket.at);
+    return { checks, keys: checks.map((check) => counterKey(keyPrefix, ticket.buckets, check)) };
+  }
 
   function report(kind: DegradedKind, error: unknown): void {
     try {
@@ -114,7 +126,8 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
     if (checks.length === 0) return admitResult({ failed: -1, waitMs: 0, requests: null, tokens: null }, checks, ticket);
     if (redis.status !== "ready") return degraded(buckets, ticket, new Error(`Redis is not connected (${redis.status})`));
 
-    const keysAndArgs: (string | number)[] = checks.map((check) => counterKey(keyPrefix, buckets, check));
+    const counted: Counted = { checks, keys: checks.map((check) => counterKey(keyPrefix, buckets, check)) };
+    const keysAndArgs: (string | number)[] = [...counted.keys];
     keysAndArgs.push(secondIndex(now), now, ticket.reservedTokens, ticket.reservedMicros.toString(), ticket.id, leaseMs, RATE_TTL_MS);
     for (const check of checks) {
       if (check.kind === "budget") keysAndArgs.push("b", check.capMicros.toString(), check.windowEnd ?? 0);
@@ -130,14 +143,14 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
         requests: windowState(reply[2]!, reply[3]!, reply[4]!),
         tokens: windowState(reply[5]!, reply[6]!, reply[7]!),
       };
-      if (verdict.failed < 0) pending.add(ticket);
+      if (verdict.failed < 0) pending.set(ticket, counted);
       return admitResult(verdict, checks, ticket);
     } catch (error) {
       // A reply that lands after we gave up may still have reserved: hand that reservation straight back. A reply
       // lost with its connection leaves that unknown: free the slot it may hold (spend and tokens stay counted).
       call?.then(
         (late) => {
-          if (late[0]! < 0) void track(settleCounted(ticket, { tokens: 0, micros: 0n }));
+          if (late[0]! < 0) void track(settleCounted(ticket, counted, { tokens: 0, micros: 0n }));
         },
         (lost: unknown) => {
           if (!neverSent(lost)) replay.add({ ticket, actual: { tokens: 0, micros: 0n }, releaseOnly: true });
@@ -149,8 +162,10 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
 
   async function settle(ticket: AdmissionTicket, actual: { tokens: number; micros: bigint }): Promise<void> {
     // Deleting first makes a second (or concurrent) settle of the same ticket a no-op.
-    if (!pending.delete(ticket)) return;
-    await track(settleCounted(ticket, actual));
+    const counted = pending.get(ticket);
+    if (counted === undefined) return;
+    pending.delete(ticket);
+    await track(settleCounted(ticket, counted, actual));
   }
 
   function track<T>(work: Promise<T>): Promise<T> {
@@ -160,16 +175,25 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
   }
 
   /** Resolves false when Redis could not be reached; the settle is then replayed later (settle-replay.ts). */
-  async function settleCounted(ticket: AdmissionTicket, actual: { tokens: number; micros: bigint }, retry?: FailedSettle): Promise<boolean> {
+  async function settleCounted(
+    ticket: AdmissionTicket,
+    counted: Counted,
+    actual: { tokens: number; micros: bigint },
+    retry?: FailedSettle,
+  ): Promise<boolean> {
     // Requests stay counted once made; tokens, slots and spend are replaced by what really happened.
     const releaseOnly = retry?.releaseOnly === true;
-    const checks = checksOf(ticket.buckets, ticket.at).filter((check) =>
-      releaseOnly ? check.kind === "concurrency" : check.kind !== "requests" && check.kind !== "requestLog",
-    );
+    const checks: Check[] = [];
+    const keysAndArgs: (string | number)[] = [];
+    counted.checks.forEach((check, i) => {
+      if (releaseOnly ? check.kind === "concurrency" : check.kind !== "requests" && check.kind !== "requestLog") {
+        checks.push(check);
+        keysAndArgs.push(counted.keys[i]!);
+      }
+    });
     if (checks.length === 0) return true;
     try {
       if (redis.status !== "ready") throw new Error(`Redis is not connected (${redis.status})`);
-      const keysAndArgs: (string | number)[] = checks.map((check) => counterKey(keyPrefix, ticket.buckets, check));
       keysAndArgs.push(
         secondIndex(ticket.at),
         secondIndex(Date.now()),
