@@ -22,7 +22,8 @@ export function createMemoryAdmission(options: { concurrencyLeaseMs?: number } =
   const leaseMs = options.concurrencyLeaseMs ?? DEFAULT_CONCURRENCY_LEASE_MS;
   const scopes = new Map<string, ScopeCounters>();
   // Tickets not settled yet: a second settle (or one for a ticket never counted) is a no-op.
-  const pending = new WeakSet<AdmissionTicket>();
+  // The checks each admitted ticket counted against, so its settle does not derive them again.
+  const pending = new WeakMap<AdmissionTicket, readonly Check[]>();
   let sequence = 0;
 
   function countersOf(scope: string): ScopeCounters {
@@ -88,7 +89,7 @@ export function createMemoryAdmission(options: { concurrencyLeaseMs?: number } =
         else if (check.kind === "concurrency") counters.leases.set(ticket.id, now + leaseMs);
         else if (ticket.reservedMicros !== 0n) counters.spend.set(check.period, { windowStart: check.windowStart, used: spentIn(counters, check) + ticket.reservedMicros });
       });
-      pending.add(ticket);
+      pending.set(ticket, checks);
     }
     // After the writes, so an admitted request already counts against what remains.
     verdict.requests = tightest(checks, "requests", now);
@@ -116,11 +117,13 @@ export function createMemoryAdmission(options: { concurrencyLeaseMs?: number } =
   }
 
   function settle(ticket: AdmissionTicket, actual: { tokens: number; micros: bigint }): Promise<void> {
-    if (!pending.delete(ticket)) return Promise.resolve();
+    const checks = pending.get(ticket);
+    if (checks === undefined) return Promise.resolve();
+    pending.delete(ticket);
     const spent = wholeMicros(actual.micros);
     const second = secondIndex(ticket.at);
     const current = secondIndex(Date.now());
-    for (const check of checksOf(ticket.buckets, ticket.at)) {
+    for (const check of checks) {
       const counters = countersOf(check.scope);
       if (check.kind === "tokens") counters.tokens.adjust(second, wholeTokens(actual.tokens) - ticket.reservedTokens, current);
       else if (check.kind === "concurrency") counters.leases.delete(ticket.id);
