@@ -11,6 +11,7 @@ import { buildSnapshot, startSnapshotSync, type SnapshotSync } from "../../data-
 import { hashApiKey } from "../../shared/api-key-format.ts";
 import { startTestControlPlane, type TestControlPlane } from "../support/control-plane.ts";
 import { redisUrl } from "../support/database.ts";
+import { sleep, until } from "../support/poll.ts";
 
 let cp: TestControlPlane;
 let bus: ChangeBus;
@@ -34,15 +35,7 @@ afterAll(async () => {
 });
 
 const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString("hex")}`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function until(check: () => boolean, ms = 5_000) {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`not reached within ${ms} ms`);
-    await sleep(5);
-  }
-}
 
 /** Runs a mutation, fails on a typed error, and waits until the sync has applied its change event. */
 async function change(query: string, variables: Record<string, unknown>) {
@@ -50,7 +43,7 @@ async function change(query: string, variables: Record<string, unknown>) {
   const result = Object.values(data)[0] as { __typename?: string; code?: string; message?: string };
   if (result?.code) throw new Error(`${result.code}: ${result.message}`);
   const { version } = await cp.prisma.policyVersion.findUniqueOrThrow({ where: { id: 1 } });
-  await until(() => sync.current().version >= version);
+  await until(() => sync.current().version >= version, "the sync applies the committed version", 5_000);
   return result as any;
 }
 
@@ -230,7 +223,7 @@ describe("falling back to a full resync", () => {
     const lost = await quietKey();
     const announced = await quietKey();
     own.publish(event(announced.version, "ApiKey", announced.key.id));
-    await until(() => gappy.current().keysByHash.has(lost.key.hash));
+    await until(() => gappy.current().keysByHash.has(lost.key.hash), "a resync after the gap serves the lost key", 5_000);
     expect(gappy.current().keysByHash.has(announced.key.hash)).toBe(true);
     expect(seen).toEqual(["full"]);
     expect(logs.some((line) => line.includes("never arrived"))).toBe(true);
@@ -243,7 +236,7 @@ describe("falling back to a full resync", () => {
     own.publish(event(second.version, "ApiKey", second.key.id));
     await sleep(20);
     own.publish(event(first.version, "ApiKey", first.key.id));
-    await until(() => ordered.current().version === second.version);
+    await until(() => ordered.current().version === second.version, "the second version is served", 5_000);
     expect(ordered.current().keysByHash.has(first.key.hash) && ordered.current().keysByHash.has(second.key.hash)).toBe(true);
     expect(seen).toEqual(["changes"]);
   });
@@ -252,7 +245,7 @@ describe("falling back to a full resync", () => {
     const { bus: own, sync: foreign, seen } = await isolatedSync();
     const { version } = await cp.prisma.policyVersion.findUniqueOrThrow({ where: { id: 1 } });
     own.publish(event(version + 1n, "User", "00000000-0000-4000-8000-000000000000"));
-    await until(() => seen.length > 0);
+    await until(() => seen.length > 0, "an update is reported", 5_000);
     expect(seen).toEqual(["full"]);
     expect(foreign.current().version).toBe(version);
   });
@@ -262,7 +255,7 @@ describe("falling back to a full resync", () => {
     const model = await cp.prisma.model.create({ data: { slug: unique("late"), displayName: "Late" } });
     const [row] = await cp.prisma.$queryRaw<{ version: bigint }[]>`UPDATE "PolicyVersion" SET "version" = "version" + 1 WHERE "id" = 1 RETURNING "version"`;
     own.publish({ ...event(row!.version, "Model", model.id), kind: "MODEL", action: "model.create" });
-    await until(() => catalogue.current().modelsBySlug.has(model.slug));
+    await until(() => catalogue.current().modelsBySlug.has(model.slug), "the new model is served", 5_000);
     expect(seen).toEqual(["full"]);
   });
 
@@ -283,7 +276,7 @@ describe("falling back to a full resync", () => {
     const { sync: reconnecting, seen } = await isolatedSync({ bus: dropping });
     const missed = await quietKey();
     end!();
-    await until(() => reconnecting.current().keysByHash.has(missed.key.hash));
+    await until(() => reconnecting.current().keysByHash.has(missed.key.hash), "the key missed while disconnected is served", 5_000);
     expect(seen).toContain("full");
   });
 });

@@ -10,6 +10,7 @@ import type { Snapshot } from "../../data-plane/contracts.ts";
 import { startSnapshotSync, type SnapshotSync } from "../../data-plane/snapshot/index.ts";
 import { hashApiKey } from "../../shared/api-key-format.ts";
 import { startTestControlPlane, type TestControlPlane } from "../support/control-plane.ts";
+import { sleep, until } from "../support/poll.ts";
 
 let cp: TestControlPlane;
 let sync: SnapshotSync;
@@ -27,16 +28,7 @@ afterAll(async () => {
 });
 
 const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString("hex")}`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Polls until the check passes (propagation is asynchronous), failing after `ms`. */
-async function until(check: () => boolean, ms = 2_000) {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`not reached within ${ms} ms`);
-    await sleep(10);
-  }
-}
 
 const ERRORS = `... on Error { code message }`;
 const CREATE_KEY = `mutation ($input: CreateApiKeyInput!) { createApiKey(input: $input) { __typename ... on CreatedApiKey { secret apiKey { id } } ${ERRORS} } }`;
@@ -81,11 +73,11 @@ describe("startSnapshotSync: changes through the control plane", () => {
   it("a key created through the control plane appears, and disappears within 2 s of revokeApiKey", async () => {
     const member = await cp.userWithKey("MEMBER");
     const key = await createKeyFor(member.id);
-    await until(() => sync.current().keysByHash.has(key.hash));
+    await until(() => sync.current().keysByHash.has(key.hash), "the new key is served", 2_000);
     const { revokeApiKey } = await cp.ok(REVOKE_KEY, { id: key.id });
     expect(revokeApiKey.status).toBe("REVOKED");
     const revokedAt = Date.now();
-    await until(() => !sync.current().keysByHash.has(key.hash));
+    await until(() => !sync.current().keysByHash.has(key.hash), "the revoked key is gone", 2_000);
     expect(Date.now() - revokedAt).toBeLessThan(2_000);
     const stored = await cp.prisma.policyVersion.findUniqueOrThrow({ where: { id: 1 } });
     expect(sync.current().version).toBe(stored.version);
@@ -96,11 +88,11 @@ describe("startSnapshotSync: changes through the control plane", () => {
     const { createModel } = await cp.ok(CREATE_MODEL, { input: { slug: unique("chat"), displayName: "Chat" } });
     const ownerKey = () => sync.current().keysByHash.get(hashApiKey(member.secret));
     // The member and key were written without an event; the model creation's event brings them in.
-    await until(() => ownerKey() !== undefined && sync.current().modelsBySlug.has(createModel.slug));
+    await until(() => ownerKey() !== undefined && sync.current().modelsBySlug.has(createModel.slug), "the owner key and the new model are served", 2_000);
     expect(ownerKey()!.principal.models.has(createModel.slug)).toBe(false);
     const { grantModel } = await cp.ok(GRANT, { input: { modelId: createModel.id, subject: { userId: member.id } } });
     expect(grantModel.__typename).toBe("ModelGrant");
-    await until(() => ownerKey()?.principal.models.get(createModel.slug) !== undefined);
+    await until(() => ownerKey()?.principal.models.get(createModel.slug) !== undefined, "the grant reaches the owner key", 2_000);
     expect(ownerKey()!.principal.models.get(createModel.slug)).toEqual([]);
   });
 
@@ -115,7 +107,7 @@ describe("startSnapshotSync: changes through the control plane", () => {
     for (let v = last - 19n; v <= last; v++) {
       bus.publish({ kind: "GROUP", action: "group.update", targetType: "Group", targetId: "x", version: v.toString(), at: new Date().toISOString(), auditId: "0" });
     }
-    await until(() => burst.current().version === last);
+    await until(() => burst.current().version === last, "the burst's last version is served", 2_000);
     await sleep(200);
     expect(swaps).toBeLessThanOrEqual(2);
   });
@@ -142,7 +134,7 @@ describe("startSnapshotSync: missed events and outages", () => {
     const quiet = startSync({ reconcileMs: 100 });
     await quiet.ready;
     const key = await keyBehindTheBusBack();
-    await until(() => quiet.current().keysByHash.has(key.hash));
+    await until(() => quiet.current().keysByHash.has(key.hash), "the version check finds the key", 2_000);
   });
 
   it("while Postgres is unreachable the old snapshot keeps serving, the outage is logged once, and the sync recovers", async () => {
@@ -157,7 +149,7 @@ describe("startSnapshotSync: missed events and outages", () => {
     const flaky = startSync({ prisma: proxied, bus, reconcileMs: 100, logs });
     await flaky.ready;
     const before = await keyBehindTheBusBack();
-    await until(() => flaky.current().keysByHash.has(before.hash));
+    await until(() => flaky.current().keysByHash.has(before.hash), "the key made before the outage is served", 2_000);
     const served = flaky.current();
 
     await proxy.cut();
@@ -170,7 +162,7 @@ describe("startSnapshotSync: missed events and outages", () => {
     expect(logs.filter((line) => line.includes("failed"))).toHaveLength(1);
 
     await proxy.restore();
-    await until(() => flaky.current().keysByHash.has(during.hash), 3_000);
+    await until(() => flaky.current().keysByHash.has(during.hash), "the key made during the outage is served", 3_000);
     expect(flaky.current().keysByHash.has(before.hash)).toBe(true);
     expect(logs.at(-1)).toContain("answers again");
   });
