@@ -1,6 +1,7 @@
 // Reading the audit log: newest first, filtered, with cursor pagination.
 import { builder } from "../builder.ts";
 import { AuditFilterInput, auditWhere, parseAuditFilter } from "./audit-filter.ts";
+import { pagedQuery } from "../db/paged-query.ts";
 
 builder.queryFields((t) => ({
   auditEvents: t.prismaConnection({
@@ -10,7 +11,7 @@ builder.queryFields((t) => ({
     description: "The audit log, newest first. Org admins only.",
     args: { filter: t.arg({ type: AuditFilterInput, required: false }) },
     resolve: (query, _root, args, ctx) =>
-      ctx.prisma.auditEvent.findMany({ ...query, where: auditWhere(parseAuditFilter(args.filter)), orderBy: { id: "desc" } }),
+      ctx.prisma.auditEvent.findMany({ ...pagedQuery(query), where: auditWhere(parseAuditFilter(args.filter)), orderBy: { id: "desc" } }),
     totalCount: (_conn, args, ctx) => ctx.prisma.auditEvent.count({ where: auditWhere(parseAuditFilter(args.filter)) }),
   }),
 }));

@@ -2,6 +2,7 @@
 import { builder } from "../builder.ts";
 import { textSearch } from "../text-search.ts";
 import { isUuid } from "../validation.ts";
+import { pagedQuery } from "../db/paged-query.ts";
 
 builder.queryFields((t) => ({
   groups: t.prismaConnection({
@@ -11,7 +12,7 @@ builder.queryFields((t) => ({
     description: "Groups ordered by name; `search` matches name or description, case-insensitive.",
     args: { search: t.arg.string({ required: false }) },
     resolve: (query, _root, args, ctx) =>
-      ctx.prisma.group.findMany({ ...query, where: textSearch(args.search, ["name", "description"] as const), orderBy: [{ name: "asc" }, { id: "asc" }] }),
+      ctx.prisma.group.findMany({ ...pagedQuery(query), where: textSearch(args.search, ["name", "description"] as const), orderBy: [{ name: "asc" }, { id: "asc" }] }),
     totalCount: (_conn, args, ctx) => ctx.prisma.group.count({ where: textSearch(args.search, ["name", "description"] as const) }),
   }),
   group: t.prismaField({

@@ -1,6 +1,7 @@
 // Reading invites: newest first, optionally by status.
 import { builder } from "../builder.ts";
 import { InviteStatusEnum, inviteStatusWhere } from "./invite-type.ts";
+import { pagedQuery } from "../db/paged-query.ts";
 
 builder.queryFields((t) => ({
   invites: t.prismaConnection({
@@ -11,7 +12,7 @@ builder.queryFields((t) => ({
     args: { status: t.arg({ type: InviteStatusEnum, required: false }) },
     resolve: (query, _root, args, ctx) =>
       ctx.prisma.invite.findMany({
-        ...query,
+        ...pagedQuery(query),
         where: args.status ? inviteStatusWhere(args.status) : undefined,
         orderBy: [{ createdAt: "desc" }, { id: "desc" }],
       }),

@@ -5,6 +5,7 @@ import type { Context } from "../context.ts";
 import type { Prisma } from "../db/generated/prisma/client.ts";
 import { isUuid } from "../validation.ts";
 import { keyOwnerScopes } from "./key-authorization.ts";
+import { pagedQuery } from "../db/paged-query.ts";
 
 const newestFirst = [{ createdAt: "desc" as const }, { id: "desc" as const }];
 
@@ -27,7 +28,7 @@ builder.queryFields((t) => ({
       includeRevoked: t.arg.boolean({ required: false, defaultValue: false }),
     },
     authScopes: (_root, args) => keyOwnerScopes(args),
-    resolve: (query, _root, args, ctx) => ctx.prisma.apiKey.findMany({ ...query, where: keyWhere(args, ctx), orderBy: newestFirst }),
+    resolve: (query, _root, args, ctx) => ctx.prisma.apiKey.findMany({ ...pagedQuery(query), where: keyWhere(args, ctx), orderBy: newestFirst }),
     totalCount: (_conn, args, ctx) => ctx.prisma.apiKey.count({ where: keyWhere(args, ctx) }),
   }),
 }));

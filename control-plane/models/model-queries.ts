@@ -4,6 +4,7 @@ import { textSearch } from "../text-search.ts";
 import type { ModelKind, Prisma } from "../db/generated/prisma/client.ts";
 import { isUuid } from "../validation.ts";
 import { ModelKindEnum } from "./model-type.ts";
+import { pagedQuery } from "../db/paged-query.ts";
 
 builder.queryFields((t) => ({
   models: t.prismaConnection({
@@ -13,7 +14,7 @@ builder.queryFields((t) => ({
     description: "Models ordered by slug; `search` matches slug or display name, case-insensitive; `kind` narrows to one kind.",
     args: { search: t.arg.string({ required: false }), kind: t.arg({ type: ModelKindEnum, required: false }) },
     resolve: (query, _root, args, ctx) =>
-      ctx.prisma.model.findMany({ ...query, where: modelFilter(args.search, args.kind), orderBy: [{ slug: "asc" }, { id: "asc" }] }),
+      ctx.prisma.model.findMany({ ...pagedQuery(query), where: modelFilter(args.search, args.kind), orderBy: [{ slug: "asc" }, { id: "asc" }] }),
     totalCount: (_conn, args, ctx) => ctx.prisma.model.count({ where: modelFilter(args.search, args.kind) }),
   }),
   model: t.prismaField({

@@ -7,6 +7,7 @@ import type { Context } from "../context.ts";
 import type { Prisma } from "../db/generated/prisma/client.ts";
 import { isUuid } from "../validation.ts";
 import { providerKinds } from "./provider-kinds.ts";
+import { pagedQuery } from "../db/paged-query.ts";
 
 builder.queryFields((t) => ({
   providers: t.prismaConnection({
@@ -17,7 +18,7 @@ builder.queryFields((t) => ({
       "Admins see every provider, anyone else only the providers they manage.",
     args: { search: t.arg.string({ required: false }) },
     resolve: async (query, _root, args, ctx) =>
-      ctx.prisma.provider.findMany({ ...query, where: await visibleProviders(ctx, args.search), orderBy: [{ name: "asc" }, { id: "asc" }] }),
+      ctx.prisma.provider.findMany({ ...pagedQuery(query), where: await visibleProviders(ctx, args.search), orderBy: [{ name: "asc" }, { id: "asc" }] }),
     totalCount: async (_conn, args, ctx) => ctx.prisma.provider.count({ where: await visibleProviders(ctx, args.search) }),
   }),
   provider: t.prismaField({

@@ -2,6 +2,7 @@
 import { builder } from "../builder.ts";
 import { textSearch } from "../text-search.ts";
 import { isUuid } from "../validation.ts";
+import { pagedQuery } from "../db/paged-query.ts";
 
 builder.queryFields((t) => ({
   virtualAccounts: t.prismaConnection({
@@ -12,7 +13,7 @@ builder.queryFields((t) => ({
     args: { search: t.arg.string({ required: false }) },
     resolve: (query, _root, args, ctx) =>
       ctx.prisma.virtualAccount.findMany({
-        ...query,
+        ...pagedQuery(query),
         where: textSearch(args.search, ["name", "description"] as const),
         orderBy: [{ name: "asc" }, { id: "asc" }],
       }),
