@@ -4,6 +4,7 @@ import { Redis } from "ioredis";
 import pg from "pg";
 import { redisUrl } from "../support/database.ts";
 import { type BenchEnv, benchFile, log, runCleanups, startBenchEnv } from "./bench-env.ts";
+import { coreTicks, describeCoreUsage } from "./core-usage.ts";
 import { hasTaskset, stopChildren } from "./processes.ts";
 import { targetTable } from "./report.ts";
 import { SECTIONS } from "./sections/index.ts";
@@ -56,10 +57,12 @@ async function main(): Promise<void> {
   const blocks = new Map<string, string>();
   for (const section of chosen) {
     log(`section ${section.id}: ${section.title}`);
+    const before = coreTicks();
     const result = await section.run(env);
-    const block = sectionBlock(section, result, command);
+    const cores = describeCoreUsage(before, coreTicks());
+    const block = sectionBlock(section, result, command, cores);
     blocks.set(section.id, block);
-    console.log(`\n## ${section.title}\n\n${result.body.join("\n\n")}\n\n${result.targets.length ? targetTable(result.targets) : ""}\n`);
+    console.log(`\n## ${section.title}\n\n${cores ? `Cores during this section: ${cores}.\n\n` : ""}${result.body.join("\n\n")}\n\n${result.targets.length ? targetTable(result.targets) : ""}\n`);
   }
   const pinning = hasTaskset ? "gateway-side processes on core 0; mock, load generators on core 1 (taskset); Postgres and Redis unpinned" : "none (no taskset)";
   writeReport(benchFile("BENCHMARKS.md"), SECTIONS, blocks, { ...(await serviceVersions(env.database.url)), pinning });

@@ -7,12 +7,13 @@ import type { BenchSection, SectionResult } from "./section.ts";
 const begin = (id: string) => `<!-- section:${id} -->`;
 const end = (id: string) => `<!-- /section:${id} -->`;
 
-export function sectionBlock(section: BenchSection, result: SectionResult, command: string): string {
+/** `cores` (core-usage.ts) says how busy the machine was, steal included, so a slow run can be told from a slow gateway. */
+export function sectionBlock(section: BenchSection, result: SectionResult, command: string, cores: string | null): string {
   return [
     begin(section.id),
     `## ${section.title}`,
     "",
-    `Measured ${new Date().toISOString()} with \`${command}\`.`,
+    `Measured ${new Date().toISOString()} with \`${command}\`.${cores ? ` Cores during this section: ${cores}.` : ""}`,
     "",
     ...result.body.flatMap((part) => [part, ""]),
     ...(result.targets.length ? ["Targets:", "", targetTable(result.targets), ""] : []),
