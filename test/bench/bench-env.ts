@@ -42,10 +42,14 @@ export async function runCleanups(): Promise<void> {
 export const benchFile = (file: string) => new URL(file, import.meta.url).pathname;
 export const log = (line: string) => console.error(`[bench] ${line}`);
 
-/** BENCH_PROFILE_DIR=/tmp/prof writes a V8 CPU profile of the gateway when it stops (open it in Chrome DevTools). */
-function profileArgs(): string[] {
+/**
+ * BENCH_PROFILE_DIR=/tmp/prof writes a V8 CPU profile of the gateway when it stops (open it in Chrome DevTools);
+ * BENCH_GATEWAY_NODE_ARGS="--trace-gc" passes node/V8 flags to the gateway alone (the bare passthrough gets none).
+ */
+function gatewayNodeArgs(): string[] {
   const dir = process.env.BENCH_PROFILE_DIR;
-  return dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : [];
+  const extra = (process.env.BENCH_GATEWAY_NODE_ARGS ?? "").split(" ").filter((arg) => arg !== "");
+  return [...(dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : []), ...extra];
 }
 
 export async function startBenchEnv(models: SlugMap): Promise<BenchEnv> {
@@ -70,7 +74,7 @@ export async function startBenchEnv(models: SlugMap): Promise<BenchEnv> {
     CHANGE_BUS_CHANNEL: `tollgate-bench:${randomBytes(6).toString("hex")}`,
   };
   const [gatewayUrl, bareUrl] = await Promise.all([
-    startDataPlaneChild("data plane", dataPlaneEnv, profileArgs(), (pid) => (pids.gateway = pid)),
+    startDataPlaneChild("data plane", dataPlaneEnv, gatewayNodeArgs(), (pid) => (pids.gateway = pid)),
     startChild("bare passthrough", benchFile("bare-passthrough.ts"), ["--upstream", mockUrl], {
       core: GATEWAY_CORE,
       ready: /^(http:\/\/\S+)$/,

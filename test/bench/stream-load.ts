@@ -20,6 +20,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import { parseArgs } from "node:util";
 import { type Dispatcher, Pool } from "undici";
 import { addHeaderFlags } from "./header-flags.ts";
+import { mockPacingMs } from "./mock-pacing.ts";
 
 export interface StreamLoadResult {
   /** Per measured stream that got content: request → first content chunk (µs). */
@@ -75,7 +76,7 @@ if (!values.url || !values.model || (values.format !== "openai" && values.format
 const anthropic = values.format === "anthropic";
 const target = new URL(values.url);
 const streams = Number(values.streams);
-const pacingMs = values["pacing-ms"] !== undefined ? Number(values["pacing-ms"]) : Number(/(?:^|-)delay-(\d+)/.exec(values.model)?.[1] ?? 0);
+const pacingMs = values["pacing-ms"] !== undefined ? Number(values["pacing-ms"]) : mockPacingMs(values.model);
 const stallThresholdMs = pacingMs + Number(values["stall-ms"]);
 const maxGapSamples = Number(values["max-gap-samples"]);
 

@@ -3,6 +3,7 @@
 import { CLIENT_CORE, benchFile, type BenchEnv } from "../bench-env.ts";
 import { CpuShare, percent } from "../cpu-share.ts";
 import { signedUs, us } from "../format.ts";
+import { mockPacingMs } from "../mock-pacing.ts";
 import { runChild } from "../processes.ts";
 import type { Target } from "../section.ts";
 import type { StreamLoadResult } from "../stream-load.ts";
@@ -67,6 +68,8 @@ export async function runPeerStreams(env: BenchEnv, peer: Peer): Promise<{ body:
     const args = [
       ...["--url", `${url}/v1/chat/completions`, "--model", arm === "gateway" ? w.slug : env.models[w.slug]!, "--key", arm === "gateway" ? env.inferenceKey : "sk-bench"],
       ...["--streams", String(w.concurrency), "--seconds", seconds, "--warmup-seconds", warmup, "--max-tokens", String(w.chunks), "--stall-ms", STALL_MS],
+      // Explicit: the gateway arm sends a slug, whose name does not tell stream-load the pacing the others read from theirs.
+      ...["--pacing-ms", String(mockPacingMs(STREAM_MODELS[w.slug]))],
       ...["--ramp-seconds", String(Math.min(w.rampSeconds, Number(warmup)))],
       ...(arm === "portkey" ? peer.headers.flatMap((h) => ["--header", h]) : []),
     ];

@@ -4,6 +4,7 @@
 // BENCH_STREAM_CONCURRENCY ("100,1000"), BENCH_STALL_MS (100: a stall is a gap over the pacing + this).
 import { CLIENT_CORE, benchFile, type BenchEnv } from "../bench-env.ts";
 import { signedUs, us } from "../format.ts";
+import { mockPacingMs } from "../mock-pacing.ts";
 import { runChild } from "../processes.ts";
 import { cpuSeconds } from "../proc-stats.ts";
 import type { BenchSection, SectionResult, Target } from "../section.ts";
@@ -74,6 +75,8 @@ async function run(env: BenchEnv): Promise<SectionResult> {
     const args = [
       ...["--url", `${url}/v1/chat/completions`, "--model", gateway ? w.slug : env.models[w.slug]!, "--key", gateway ? env.inferenceKey : "sk-bench"],
       ...["--streams", String(w.concurrency), "--seconds", seconds, "--warmup-seconds", warmup, "--max-tokens", String(w.chunks), "--stall-ms", STALL_MS],
+      // Explicit: the gateway arm sends a slug, whose name does not tell stream-load the pacing the others read from theirs.
+      ...["--pacing-ms", String(mockPacingMs(MODELS[w.slug]))],
       ...["--ramp-seconds", String(Math.min(w.rampSeconds, Number(warmup)))],
       ...(w.includeUsage ? ["--include-usage"] : []),
     ];
