@@ -27,14 +27,27 @@ export function coreTicks(): CoreTicks[] {
   return cores;
 }
 
-/** "core 0 busy 71 %, steal 3 %; core 1 …" between two readings; null when there is nothing to compare. */
-export function describeCoreUsage(before: CoreTicks[], after: CoreTicks[]): string | null {
-  if (before.length === 0 || before.length !== after.length) return null;
-  const parts = after.map((end, core) => {
+export interface CoreShare {
+  /** Percent of the interval the core ran anything (user, system, interrupts). */
+  busy: number;
+  /** Percent of the interval the hypervisor ran something else on it. */
+  steal: number;
+}
+
+/** Per core, its busy and steal shares between two readings; empty when there is nothing to compare. */
+export function coreShares(before: CoreTicks[], after: CoreTicks[]): CoreShare[] {
+  if (before.length === 0 || before.length !== after.length) return [];
+  return after.map((end, core) => {
     const start = before[core]!;
     const total = end.total - start.total;
-    const share = (ticks: number) => (total > 0 ? Math.round((100 * ticks) / total) : 0);
-    return `core ${core} busy ${share(end.busy - start.busy)} %, steal ${share(end.steal - start.steal)} %`;
+    const share = (ticks: number) => (total > 0 ? (100 * ticks) / total : 0);
+    return { busy: share(end.busy - start.busy), steal: share(end.steal - start.steal) };
   });
-  return parts.join("; ");
+}
+
+/** "core 0 busy 71 %, steal 3 %; core 1 …" between two readings; null when there is nothing to compare. */
+export function describeCoreUsage(before: CoreTicks[], after: CoreTicks[]): string | null {
+  const shares = coreShares(before, after);
+  if (shares.length === 0) return null;
+  return shares.map((s, core) => `core ${core} busy ${Math.round(s.busy)} %, steal ${Math.round(s.steal)} %`).join("; ");
 }

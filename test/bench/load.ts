@@ -2,13 +2,16 @@
 // arrival rate (--rate); prints latency samples (µs) and RPS as JSON.
 //   node --import tsx test/bench/load.ts --url http://127.0.0.1:PORT/v1/chat/completions --model M [--key K]
 //                                        [--concurrency 64] [--rate R] [--seconds 3] [--warmup-seconds 0.5] [--header "name: value" ...]
+//                                        [--cpu name=pid,pid ...]
 // Open loop: request i is due at start + i/R whatever the earlier ones are doing, so a server that falls behind cannot
 // slow the arrivals down (no coordinated omission). Its latency counts from when it was handed to the pool (timers
 // fire up to ~1 ms late, which is the generator's delay, not the server's); --concurrency caps the connections, and a
 // request queued in the pool behind them counts its wait. How late the sends were is reported (sendLagP99Us).
 import { parseArgs } from "node:util";
 import { Pool } from "undici";
+import { type CoreShare, coreShares, coreTicks } from "./core-usage.ts";
 import { addHeaderFlags } from "./header-flags.ts";
+import { cpuSecondsBetween, cpuSecondsByPid } from "./proc-stats.ts";
 
 export interface LoadResult {
   /** Latency of every measured request (after warm-up), in microseconds. */
@@ -20,6 +23,10 @@ export interface LoadResult {
   windowMs: number;
   /** Open loop only: p99 of how long after its due time a request was sent (µs); large means the generator lagged. */
   sendLagP99Us?: number;
+  /** How busy each core was during the measured window (machine-wide), so a reader can see which side saturated. */
+  cores: CoreShare[];
+  /** CPU seconds each --cpu group of processes used during the measured window; "load generator" is this process. */
+  cpuSeconds: Record<string, number>;
 }
 
 const { values } = parseArgs({
@@ -33,6 +40,8 @@ const { values } = parseArgs({
     "warmup-seconds": { type: "string", default: "0.5" },
     // Extra request headers (repeatable), e.g. a peer gateway's routing headers.
     header: { type: "string", multiple: true, default: [] },
+    // Processes whose CPU time in the measured window is reported (repeatable): "gateway=123", "postgres=4,5,6".
+    cpu: { type: "string", multiple: true, default: [] },
   },
 });
 if (!values.url || !values.model) {
@@ -50,7 +59,28 @@ addHeaderFlags(headers, values.header);
 const start = performance.now();
 const measureFrom = start + Number(values["warmup-seconds"]) * 1000;
 const stopAt = measureFrom + Number(values.seconds) * 1000;
-const result: LoadResult = { samplesUs: [], errors: 0, firstError: null, windowMs: 0 };
+const result: LoadResult = { samplesUs: [], errors: 0, firstError: null, windowMs: 0, cores: [], cpuSeconds: {} };
+
+const cpuGroups = values.cpu.map((flag) => {
+  const [name, list] = flag.split("=");
+  return { name: name!, pids: (list ?? "").split(",").map(Number).filter((pid) => pid > 0) };
+});
+interface Reading {
+  cores: ReturnType<typeof coreTicks>;
+  groups: Map<number, number>[];
+  /** This process's own CPU seconds. */
+  own: number;
+}
+function read(): Reading {
+  const own = process.cpuUsage();
+  return { cores: coreTicks(), groups: cpuGroups.map((g) => cpuSecondsByPid(g.pids)), own: (own.user + own.system) / 1e6 };
+}
+// The measured window's readings are taken on timers, not by the workers, so they cost the load nothing extra.
+let windowStart = read();
+let windowEnd: Reading | null = null;
+setTimeout(() => (windowStart = read()), measureFrom - performance.now());
+// The last worker may finish before this timer's turn comes; then the reading after the load stands in for it.
+const windowEndTimer = setTimeout(() => (windowEnd = read()), stopAt - performance.now());
 
 /** One request; resolves with why it failed (non-200 answer or transport error), or null. */
 async function send(): Promise<string | null> {
@@ -116,5 +146,10 @@ if (values.rate !== undefined) {
   result.sendLagP99Us = sendLagsUs[Math.floor(sendLagsUs.length * 0.99)] ?? 0;
 } else await Promise.all(Array.from({ length: concurrency }, worker));
 result.windowMs = stopAt - measureFrom;
+clearTimeout(windowEndTimer);
+const end = windowEnd ?? read();
+result.cores = coreShares(windowStart.cores, end.cores);
+for (let i = 0; i < cpuGroups.length; i++) result.cpuSeconds[cpuGroups[i]!.name] = cpuSecondsBetween(windowStart.groups[i]!, end.groups[i]!);
+result.cpuSeconds["load generator"] = end.own - windowStart.own;
 await pool.close();
 process.stdout.write(`${JSON.stringify(result)}\n`);

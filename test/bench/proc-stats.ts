@@ -1,7 +1,7 @@
 // What Linux says about the benchmark's processes: resident memory and CPU time (/proc/<pid>/...), and per TCP
 // connection its kernel queues and byte counters (ss), so memory sections can tell the gateway's own buffers apart.
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /** VmRSS of a process, in bytes. */
 export function residentBytes(pid: number): number {
@@ -20,6 +20,43 @@ export function cpuSeconds(pid: number): number {
 }
 
 const CLOCK_TICKS = 100;
+
+/** Every process whose command name (/proc/<pid>/comm) is `comm`, e.g. the Redis server or all Postgres backends. */
+export function pidsNamed(comm: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, "utf8").trim() === comm) pids.push(Number(entry));
+    } catch {
+      // Gone between the listing and the read.
+    }
+  }
+  return pids;
+}
+
+/** CPU seconds of each of these processes so far; one that is gone is left out. */
+export function cpuSecondsByPid(pids: readonly number[]): Map<number, number> {
+  const seconds = new Map<number, number>();
+  for (const pid of pids) {
+    try {
+      seconds.set(pid, cpuSeconds(pid));
+    } catch {
+      // Exited.
+    }
+  }
+  return seconds;
+}
+
+/** CPU seconds used between two readings by the processes alive at both (a backend that came or went is missed). */
+export function cpuSecondsBetween(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, end] of after) {
+    const start = before.get(pid);
+    if (start !== undefined) total += end - start;
+  }
+  return total;
+}
 
 export const portOf = (url: string) => Number(new URL(url).port);
 

@@ -10,6 +10,10 @@ export interface ArmStats {
   rps: number;
   /** Open loop: the worst round's p99 of how late the generator sent a request (µs). */
   sendLagP99Us?: number;
+  /** Mean busy percent of each core over the rounds' measured windows (empty where /proc/stat was unreadable). */
+  coreBusy: number[];
+  /** CPU microseconds per answered request of each process group the load generator watched, over the measured windows. */
+  cpuUsPerRequest: Record<string, number>;
 }
 
 export function percentile(sorted: number[], p: number): number {
@@ -27,8 +31,23 @@ export function mergeRounds(rounds: LoadResult[]): ArmStats {
     p50Us: percentile(samples, 0.5),
     p99Us: percentile(samples, 0.99),
     rps: windowMs > 0 ? samples.length / (windowMs / 1000) : 0,
+    coreBusy: meanCoreBusy(rounds),
+    cpuUsPerRequest: cpuPerRequest(rounds, samples.length),
     ...(rounds.some((r) => r.sendLagP99Us !== undefined) ? { sendLagP99Us: Math.max(...rounds.map((r) => r.sendLagP99Us ?? 0)) } : {}),
   };
+}
+
+function cpuPerRequest(rounds: LoadResult[], requests: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of rounds) for (const [name, seconds] of Object.entries(r.cpuSeconds)) out[name] = (out[name] ?? 0) + seconds;
+  for (const name of Object.keys(out)) out[name] = requests > 0 ? (out[name]! * 1e6) / requests : Number.NaN;
+  return out;
+}
+
+function meanCoreBusy(rounds: LoadResult[]): number[] {
+  const read = rounds.filter((r) => r.cores.length > 0);
+  if (read.length === 0) return [];
+  return read[0]!.cores.map((_, core) => read.reduce((sum, r) => sum + (r.cores[core]?.busy ?? 0), 0) / read.length);
 }
 
 /** p50/p95/p99/max of unsorted samples (any unit). */

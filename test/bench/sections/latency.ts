@@ -6,6 +6,7 @@
 import { CLIENT_CORE, benchFile, type BenchEnv } from "../bench-env.ts";
 import type { LoadResult } from "../load.ts";
 import { runChild } from "../processes.ts";
+import { pidsNamed } from "../proc-stats.ts";
 import type { BenchSection, SectionResult, Target } from "../section.ts";
 import { type ArmStats, mergeRounds } from "../stats.ts";
 import { ratio, signedUs, us } from "../format.ts";
@@ -52,9 +53,19 @@ async function run(env: BenchEnv): Promise<SectionResult> {
   const load = async (arm: Arm, slug: string, concurrency: number, seconds: string, warmup: string, rate?: number): Promise<LoadResult> => {
     const t = target(arm, slug);
     const args = ["--url", `${t.url}/v1/chat/completions`, "--model", t.model, "--key", t.key, "--concurrency", String(concurrency), "--seconds", seconds, "--warmup-seconds", warmup];
+    for (const [name, pids] of Object.entries(watchedPids(arm))) args.push("--cpu", `${name}=${pids.join(",")}`);
     if (rate !== undefined) args.push("--rate", String(rate));
     return JSON.parse(await runChild(benchFile("load.ts"), args, CLIENT_CORE)) as LoadResult;
   };
+
+  // Whose CPU each request costs: the relay on core 0, and what it leans on (Redis and Postgres are shared, unpinned
+  // services, so the gateway arm's share of theirs shows up here; the other arms touch neither).
+  const watchedPids = (arm: Arm): Record<string, number[]> => ({
+    relay: arm === "direct" ? [] : [arm === "bare" ? env.pids.bare : env.pids.gateway],
+    mock: [env.pids.mock],
+    redis: pidsNamed("redis-server"),
+    postgres: pidsNamed("postgres"),
+  });
 
   // A short check per arm: every arm must answer 200 before anything is measured.
   for (const arm of ARMS) {
@@ -83,11 +94,13 @@ async function run(env: BenchEnv): Promise<SectionResult> {
         `Every arm first gets ${PREHEAT} s of unrecorded c64 load; then each workload runs ${ROUNDS} rounds of ${SECONDS} s per arm (after ${WARMUP} s of warm-up each), the arms' order rotating per round, and the rounds are merged.`,
         "Load generator: test/bench/load.ts, an undici Pool (one connection per concurrent request), closed loop, non-streamed chat completions (8 output tokens).",
         `Open loop: the same generator sends ${OPEN_LOOP_RATE} requests per second on a fixed schedule whatever the answers do (at most 256 connections), so a slow arm cannot slow the arrivals down; latency counts from the hand-over to the pool. The generator's timers fire late by up to ${sendLag(results)} (p99, worst round), the same for every arm.`,
+        "cores busy: how busy core 0 (gateway or bare passthrough) and core 1 (mock, load generator; Redis and Postgres are not pinned) were during the arm's measured windows, machine-wide from /proc/stat: an arm whose core 1 is near 100 % is limited by the client side, not by what runs on core 0.",
         "- **direct**: the load generator calls the mock provider.",
         "- **bare**: test/bench/bare-passthrough.ts, uWebSockets.js + the gateway's undici upstream client, no auth or policy.",
         "- **gateway**: Tollgate's data plane with key auth, grants, Redis rate limit and budget reservation, usage records in Postgres.",
       ].join("\n"),
       resultTable(results),
+      cpuTable(results),
       ...(errors.length ? [errors.join("\n")] : []),
     ],
     targets: targets(results),
@@ -96,18 +109,44 @@ async function run(env: BenchEnv): Promise<SectionResult> {
 
 function resultTable(results: WorkloadResult[]): string {
   const rows = [
-    "| workload | arm | conc. | requests | errors | p50 | p99 | RPS | p50 − direct | p99 − direct | p99 ÷ direct | RPS ÷ direct |",
-    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| workload | arm | conc. | requests | errors | p50 | p99 | RPS | p50 − direct | p99 − direct | p99 ÷ direct | RPS ÷ direct | cores busy |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const w of results) {
     const direct = w.arms.direct;
     for (const arm of ARMS) {
       const s = w.arms[arm];
       const vs = arm === "direct" ? ["", "", "", ""] : [signedUs(s.p50Us - direct.p50Us), signedUs(s.p99Us - direct.p99Us), ratio(s.p99Us / direct.p99Us), ratio(s.rps / direct.rps)];
-      rows.push(`| ${w.name} | ${arm} | ${label(w)} | ${s.requests} | ${s.errors} | ${us(s.p50Us)} | ${us(s.p99Us)} | ${Math.round(s.rps)} | ${vs.join(" | ")} |`);
+      rows.push(`| ${w.name} | ${arm} | ${label(w)} | ${s.requests} | ${s.errors} | ${us(s.p50Us)} | ${us(s.p99Us)} | ${Math.round(s.rps)} | ${vs.join(" | ")} | ${coresBusy(s)} |`);
     }
   }
   return rows.join("\n");
+}
+
+const CPU_GROUPS = ["relay", "redis", "postgres", "mock", "load generator"] as const;
+
+/** Where each arm's CPU went, per answered request: what policy costs the gateway's core and the services beside it. */
+function cpuTable(results: WorkloadResult[]): string {
+  const rows = [
+    "CPU per answered request in the measured windows (µs; /proc/<pid>/stat, 10 ms ticks; relay = the gateway or the bare passthrough; redis and postgres = every redis-server and postgres process):",
+    "",
+    "| workload | arm | conc. | relay | redis | postgres | mock | load generator | relay − bare |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+  ];
+  for (const w of results) {
+    for (const arm of ARMS) {
+      const cpu = w.arms[arm].cpuUsPerRequest;
+      const cells = CPU_GROUPS.map((name) => (arm === "direct" && name === "relay" ? "" : us(cpu[name] ?? Number.NaN)));
+      const overBare = arm === "gateway" ? signedUs((cpu.relay ?? Number.NaN) - (w.arms.bare.cpuUsPerRequest.relay ?? Number.NaN)) : "";
+      rows.push(`| ${w.name} | ${arm} | ${label(w)} | ${cells.join(" | ")} | ${overBare} |`);
+    }
+  }
+  return rows.join("\n");
+}
+
+/** "31 % / 98 %": core 0 (the gateway's) then core 1 (mock, load generator, Redis, Postgres), measured windows only. */
+function coresBusy(s: ArmStats): string {
+  return s.coreBusy.length ? s.coreBusy.map((busy) => `${Math.round(busy)} %`).join(" / ") : "n/a";
 }
 
 /** The conc. column: requests in flight, or the arrival rate of an open-loop workload. */

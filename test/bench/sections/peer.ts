@@ -67,7 +67,7 @@ async function run(env: BenchEnv): Promise<SectionResult> {
       return JSON.parse(await runChild(benchFile("load.ts"), args, CLIENT_CORE)) as LoadResult;
     } catch (error) {
       // A load generator that dies is one error of its arm, not the end of the section.
-      return { samplesUs: [], errors: 1, firstError: `load generator failed: ${(error as Error).message.slice(0, 300)}`, windowMs: Number(seconds) * 1000 };
+      return { samplesUs: [], errors: 1, firstError: `load generator failed: ${(error as Error).message.slice(0, 300)}`, windowMs: Number(seconds) * 1000, cores: [], cpuSeconds: {} };
     }
   };
 
