@@ -5,7 +5,7 @@
 //   unrecorded load; BENCH_PREHEAT_SECONDS (2) of unrecorded c64 load per arm before all rounds.
 import { CLIENT_CORE, benchFile, type BenchEnv } from "../bench-env.ts";
 import type { LoadResult } from "../load.ts";
-import { runChild } from "../processes.ts";
+import { runChild, startStoppableChild } from "../processes.ts";
 import { pidsNamed } from "../proc-stats.ts";
 import type { BenchSection, SectionResult, Target } from "../section.ts";
 import { type ArmStats, mergeRounds } from "../stats.ts";
@@ -19,13 +19,20 @@ const PREHEAT = process.env.BENCH_PREHEAT_SECONDS ?? "2";
 /** Arrivals per second of the open-loop workload: about a quarter of what the gateway serves at c64 on two cores. */
 const OPEN_LOOP_RATE = Number(process.env.BENCH_OPEN_LOOP_RATE ?? 1000);
 
-type Arm = "direct" | "bare" | "gateway";
+type Arm = "direct" | "bare" | "gateway" | "bare, core 1";
 const ARMS: readonly Arm[] = ["direct", "bare", "gateway"];
+/**
+ * At concurrency 1 also the bare passthrough pinned to the mock's and load generator's core: its difference to the
+ * bare arm is what crossing to another core costs per request on this machine (the idle core is woken twice per
+ * request), a cost the gateway arm pays too and no gateway code can remove.
+ */
+const C1_ARMS: readonly Arm[] = [...ARMS, "bare, core 1"];
+const armsOf = (w: { concurrency: number; rate?: number }) => (w.concurrency === 1 && w.rate === undefined ? C1_ARMS : ARMS);
 interface WorkloadResult {
   name: string;
   concurrency: number;
   rate?: number;
-  arms: Record<Arm, ArmStats>;
+  arms: Record<"direct" | "bare" | "gateway", ArmStats> & Partial<Record<Arm, ArmStats>>;
 }
 
 /** Gateway slug -> upstream model name; the mock reads its behaviour from the latter ("ttfb-20": 20 ms before answering). */
@@ -46,10 +53,19 @@ const WORKLOADS: readonly Workload[] = [
 ];
 
 async function run(env: BenchEnv): Promise<SectionResult> {
+  const sameCore = await startStoppableChild("bare passthrough (core 1)", benchFile("bare-passthrough.ts"), ["--upstream", env.mockUrl], { core: CLIENT_CORE, ready: /^(http:\/\/\S+)$/ });
+  try {
+    return await measure(env, sameCore);
+  } finally {
+    await sameCore.stop();
+  }
+}
+
+async function measure(env: BenchEnv, sameCore: { value: string; pid: number }): Promise<SectionResult> {
   const target = (arm: Arm, slug: string) =>
     arm === "gateway"
       ? { url: env.gatewayUrl, model: slug, key: env.inferenceKey }
-      : { url: arm === "bare" ? env.bareUrl : env.mockUrl, model: env.models[slug]!, key: "sk-bench" };
+      : { url: arm === "bare" ? env.bareUrl : arm === "bare, core 1" ? sameCore.value : env.mockUrl, model: env.models[slug]!, key: "sk-bench" };
   const load = async (arm: Arm, slug: string, concurrency: number, seconds: string, warmup: string, rate?: number): Promise<LoadResult> => {
     const t = target(arm, slug);
     const args = ["--url", `${t.url}/v1/chat/completions`, "--model", t.model, "--key", t.key, "--concurrency", String(concurrency), "--seconds", seconds, "--warmup-seconds", warmup];
@@ -61,14 +77,14 @@ async function run(env: BenchEnv): Promise<SectionResult> {
   // Whose CPU each request costs: the relay on core 0, and what it leans on (Redis and Postgres are shared, unpinned
   // services, so the gateway arm's share of theirs shows up here; the other arms touch neither).
   const watchedPids = (arm: Arm): Record<string, number[]> => ({
-    relay: arm === "direct" ? [] : [arm === "bare" ? env.pids.bare : env.pids.gateway],
+    relay: arm === "direct" ? [] : [arm === "bare" ? env.pids.bare : arm === "bare, core 1" ? sameCore.pid : env.pids.gateway],
     mock: [env.pids.mock],
     redis: pidsNamed("redis-server"),
     postgres: pidsNamed("postgres"),
   });
 
   // A short check per arm: every arm must answer 200 before anything is measured.
-  for (const arm of ARMS) {
+  for (const arm of C1_ARMS) {
     const probe = await load(arm, "bench-fast", 1, "0.2", "0");
     if (probe.errors > 0 || probe.samplesUs.length === 0) throw new Error(`${arm} arm is not answering: ${probe.firstError}`);
   }
@@ -77,16 +93,18 @@ async function run(env: BenchEnv): Promise<SectionResult> {
 
   const results: WorkloadResult[] = [];
   for (const w of WORKLOADS) {
-    const rounds = await interleavedRounds(ARMS, ROUNDS, async (arm, round) => {
+    const rounds = await interleavedRounds(armsOf(w), ROUNDS, async (arm, round) => {
       const r = await load(arm, w.slug, w.concurrency, SECONDS, WARMUP, w.rate);
       env.log(`${w.name} ${label(w)} round ${round + 1}/${ROUNDS} ${arm}: ${r.samplesUs.length} requests`);
       return r;
     });
-    results.push({ name: w.name, concurrency: w.concurrency, rate: w.rate, arms: { direct: mergeRounds(rounds.direct), bare: mergeRounds(rounds.bare), gateway: mergeRounds(rounds.gateway) } });
+    results.push({ name: w.name, concurrency: w.concurrency, rate: w.rate, arms: Object.fromEntries(armsOf(w).map((arm) => [arm, mergeRounds(rounds[arm])])) as WorkloadResult["arms"] });
   }
 
   const errors = results.flatMap((w) =>
-    ARMS.filter((arm) => w.arms[arm].errors > 0).map((arm) => `- ${w.name} ${label(w)} ${arm}: ${w.arms[arm].errors} errors, first: \`${w.arms[arm].firstError}\``),
+    armsOf(w)
+      .filter((arm) => w.arms[arm]!.errors > 0)
+      .map((arm) => `- ${w.name} ${label(w)} ${arm}: ${w.arms[arm]!.errors} errors, first: \`${w.arms[arm]!.firstError}\``),
   );
   return {
     body: [
@@ -97,9 +115,11 @@ async function run(env: BenchEnv): Promise<SectionResult> {
         "cores busy: how busy core 0 (gateway or bare passthrough) and core 1 (mock, load generator; Redis and Postgres are not pinned) were during the arm's measured windows, machine-wide from /proc/stat: an arm whose core 1 is near 100 % is limited by the client side, not by what runs on core 0.",
         "- **direct**: the load generator calls the mock provider.",
         "- **bare**: test/bench/bare-passthrough.ts, uWebSockets.js + the gateway's undici upstream client, no auth or policy.",
+        "- **bare, core 1** (concurrency 1 only): the same passthrough on the mock's and load generator's core; bare − (bare, core 1) is what the hop to another core costs per request on this machine, which the gateway arm pays as well.",
         "- **gateway**: Tollgate's data plane with key auth, grants, Redis rate limit and budget reservation, usage records in Postgres.",
       ].join("\n"),
       resultTable(results),
+      ...crossCoreNote(results),
       cpuTable(results),
       ...(errors.length ? [errors.join("\n")] : []),
     ],
@@ -114,13 +134,25 @@ function resultTable(results: WorkloadResult[]): string {
   ];
   for (const w of results) {
     const direct = w.arms.direct;
-    for (const arm of ARMS) {
-      const s = w.arms[arm];
+    for (const arm of armsOf(w)) {
+      const s = w.arms[arm]!;
       const vs = arm === "direct" ? ["", "", "", ""] : [signedUs(s.p50Us - direct.p50Us), signedUs(s.p99Us - direct.p99Us), ratio(s.p99Us / direct.p99Us), ratio(s.rps / direct.rps)];
       rows.push(`| ${w.name} | ${arm} | ${label(w)} | ${s.requests} | ${s.errors} | ${us(s.p50Us)} | ${us(s.p99Us)} | ${Math.round(s.rps)} | ${vs.join(" | ")} | ${coresBusy(s)} |`);
     }
   }
   return rows.join("\n");
+}
+
+/** At concurrency 1: how much of the added latency is the hop between cores, and how much the gateway's own work. */
+function crossCoreNote(results: WorkloadResult[]): string[] {
+  const c1 = results.find((w) => w.concurrency === 1 && w.rate === undefined)?.arms;
+  const sameCore = c1?.["bare, core 1"];
+  if (!c1 || !sameCore) return [];
+  const hop = (p: "p50Us" | "p99Us") => signedUs(c1.bare[p] - sameCore[p]);
+  const policy = (p: "p50Us" | "p99Us") => signedUs(c1.gateway[p] - c1.bare[p]);
+  return [
+    `At concurrency 1 the hop to another core costs ${hop("p50Us")} p50 / ${hop("p99Us")} p99 (bare − bare on core 1), the same passthrough code on either side; what the gateway's policy work adds on top of the bare passthrough is ${policy("p50Us")} p50 / ${policy("p99Us")} p99 (gateway − bare).`,
+  ];
 }
 
 const CPU_GROUPS = ["relay", "redis", "postgres", "mock", "load generator"] as const;
@@ -134,8 +166,8 @@ function cpuTable(results: WorkloadResult[]): string {
     "|---|---|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const w of results) {
-    for (const arm of ARMS) {
-      const cpu = w.arms[arm].cpuUsPerRequest;
+    for (const arm of armsOf(w)) {
+      const cpu = w.arms[arm]!.cpuUsPerRequest;
       const cells = CPU_GROUPS.map((name) => (arm === "direct" && name === "relay" ? "" : us(cpu[name] ?? Number.NaN)));
       const overBare = arm === "gateway" ? signedUs((cpu.relay ?? Number.NaN) - (w.arms.bare.cpuUsPerRequest.relay ?? Number.NaN)) : "";
       rows.push(`| ${w.name} | ${arm} | ${label(w)} | ${cells.join(" | ")} | ${overBare} |`);
@@ -155,7 +187,7 @@ function label(w: { concurrency: number; rate?: number }): string {
 }
 
 function sendLag(results: WorkloadResult[]): string {
-  const lags = results.flatMap((w) => ARMS.map((arm) => w.arms[arm].sendLagP99Us ?? 0));
+  const lags = results.flatMap((w) => armsOf(w).map((arm) => w.arms[arm]!.sendLagP99Us ?? 0));
   return us(Math.max(0, ...lags));
 }
 

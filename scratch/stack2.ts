@@ -1,0 +1,12 @@
+import { writeFileSync } from "node:fs";
+import { startBenchEnv, startDataPlaneChild } from "../test/bench/bench-env.ts";
+import { stopChildren } from "../test/bench/processes.ts";
+const env = await startBenchEnv({ "bench-fast": "mock", "bench-ttfb-20": "mock-ttfb-20" });
+const { REDIS_URL: _r, ...noRedis } = env.dataPlaneEnv;
+let memPid = 0;
+const mem = await startDataPlaneChild("memory data plane", noRedis, [], (pid) => (memPid = pid));
+writeFileSync("/tmp/stack.json", JSON.stringify({ mock: env.mockUrl, gw: env.gatewayUrl, bare: env.bareUrl, mem, key: env.inferenceKey, pids: { ...env.pids, mem: memPid }, db: env.database.name }));
+console.error("READY");
+const stop = async () => { await stopChildren(); await env.database.drop(); process.exit(0); };
+process.on("SIGINT", stop); process.on("SIGTERM", stop);
+setInterval(() => {}, 1 << 30);
