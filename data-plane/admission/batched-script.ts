@@ -1,14 +1,24 @@
 // Turns a one-request Lua script into one that runs it for many requests in a single EVALSHA, in order.
 
 /**
+ * Lua run once per batch around the requests: `prelude` before the first (locals every request's run can use, e.g. a
+ * cache of what the batch read), `epilogue` after the last (e.g. writing that cache back).
+ */
+export interface BatchFrame {
+  prelude?: string;
+  epilogue?: string;
+}
+
+/**
  * The single script reads the globals KEYS and ARGV and ends in `return …`; wrapped as a function whose parameters are
  * named KEYS and ARGV, the same text runs unchanged once per request, each run seeing the writes of the runs before
  * it, exactly as if the calls had reached Redis one after another.
  * ARGV layout: n, then (key count, arg count) per request, then every request's args; KEYS: every request's keys.
  * Returns one reply per request, in order.
  */
-export function batchedScript(single: string): string {
+export function batchedScript(single: string, frame: BatchFrame = {}): string {
   return `
+${frame.prelude ?? ""}
 local function one(KEYS, ARGV)
 ${single}
 end
@@ -20,6 +30,7 @@ for r = 1, n do
   replies[r] = one({ unpack(KEYS, keyAt, keyAt + keyCount - 1) }, { unpack(ARGV, argAt, argAt + argCount - 1) })
   keyAt, argAt = keyAt + keyCount, argAt + argCount
 end
+${frame.epilogue ?? ""}
 return replies
 `;
 }

@@ -3,8 +3,7 @@ import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { Admission, AdmissionTicket, AdmitResult, Bucket } from "../contracts.ts";
 import { type Check, checksOf, hasBudgets, hasRateLimits } from "./checks.ts";
-import { batchedScript } from "./batched-script.ts";
-import { ADMIT_SCRIPT, SETTLE_SCRIPT } from "./redis-admit-script.ts";
+import { ADMIT_MANY_SCRIPT, SETTLE_MANY_SCRIPT } from "./redis-admit-script.ts";
 import { createScriptBatcher } from "./script-batcher.ts";
 import { createSettleReplay, type FailedSettle, neverSent } from "./settle-replay.ts";
 import { admitResult, unavailableResult, type Verdict, type WindowState } from "./verdict.ts";
@@ -76,8 +75,8 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
   const leaseMs = options.concurrencyLeaseMs ?? DEFAULT_CONCURRENCY_LEASE_MS;
   const client = redis as ScriptedRedis;
   // defineCommand sends EVALSHA and falls back to EVAL once if Redis lost the script (restart, SCRIPT FLUSH).
-  if (typeof client.tollgateAdmitMany !== "function") client.defineCommand("tollgateAdmitMany", { lua: batchedScript(ADMIT_SCRIPT) });
-  if (typeof client.tollgateSettleMany !== "function") client.defineCommand("tollgateSettleMany", { lua: batchedScript(SETTLE_SCRIPT) });
+  if (typeof client.tollgateAdmitMany !== "function") client.defineCommand("tollgateAdmitMany", { lua: ADMIT_MANY_SCRIPT });
+  if (typeof client.tollgateSettleMany !== "function") client.defineCommand("tollgateSettleMany", { lua: SETTLE_MANY_SCRIPT });
   // Every admit and settle of one event-loop turn shares one EVALSHA (script-batcher.ts).
   const admits = createScriptBatcher({ run: (numKeys, keysAndArgs) => client.tollgateAdmitMany(numKeys, ...keysAndArgs), maxCalls: ADMIT_BATCH });
   const settles = createScriptBatcher({

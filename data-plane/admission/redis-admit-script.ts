@@ -1,5 +1,6 @@
 // The two Lua scripts behind Redis admission: check-and-reserve (one round trip per request) and settle.
 // Same rules as the in-process engine (windows.ts, memory-admission.ts); keep the two in step.
+import { batchedScript } from "./batched-script.ts";
 
 /**
  * A minute counter (requests or tokens per minute) is a hash of five fields whatever the traffic:
@@ -36,6 +37,99 @@ end
 `;
 
 /**
+ * The minute-counter hashes of one batch (batched-script.ts): each is read by one HMGET the first time a request of
+ * the batch needs it and written back by one DEL / HSET / PEXPIRE at the batch's end, however many of the batch's
+ * requests counted in it. A burst from one principal fills batches with the same keys, and per request the commands
+ * (and their Lua glue) were half of what a script cost in Redis. Nothing outside the script sees the difference: the
+ * script is atomic, and every read of these hashes inside it goes through here.
+ * An entry is the HMGET reply (fields n, l, c, o, w; false where absent) plus what the flush must do.
+ */
+const RATE_STORE = `
+-- A batch of one request gains nothing from the cache and would pay for it: its commands go straight to Redis.
+local rateDirect = tonumber(ARGV[1]) == 1
+local rateCache, rateOrder, RATE_FIELDS, RATE_INDEX
+if not rateDirect then
+  rateCache, rateOrder = {}, {}
+  RATE_FIELDS, RATE_INDEX = { 'n', 'l', 'c', 'o', 'w' }, { n = 1, l = 2, c = 3, o = 4, w = 5 }
+end
+
+local function rateEntry(key)
+  local e = rateCache[key]
+  if not e then
+    local s = redis.call('HMGET', key, 'n', 'l', 'c', 'o', 'w')
+    e = { s[1], s[2], s[3], s[4], s[5], set = {}, dirty = false, del = false, ttl = false }
+    rateCache[key] = e
+    rateOrder[#rateOrder + 1] = key
+  end
+  return e
+end
+
+-- Like HMGET key n l c o w (the caller only reads the reply).
+local function rateRead(key)
+  if rateDirect then return redis.call('HMGET', key, 'n', 'l', 'c', 'o', 'w') end
+  return rateEntry(key)
+end
+
+-- Like HSET key field value [field value ...], for the fields above.
+local function rateWrite(key, ...)
+  if rateDirect then
+    redis.call('HSET', key, ...)
+    return
+  end
+  local e, fields = rateEntry(key), { ... }
+  for i = 1, #fields, 2 do
+    local at = RATE_INDEX[fields[i]]
+    e[at], e.set[at] = fields[i + 1], true
+  end
+  e.dirty = true
+end
+
+-- Like DEL key.
+local function rateDelete(key)
+  if rateDirect then
+    redis.call('DEL', key)
+    return
+  end
+  local e = rateEntry(key)
+  e[1], e[2], e[3], e[4], e[5] = false, false, false, false, false
+  e.set, e.del, e.dirty, e.ttl = {}, true, false, false
+end
+
+-- Like PEXPIRE key ttl.
+local function rateExpire(key, ttl)
+  if rateDirect then
+    redis.call('PEXPIRE', key, ttl)
+    return
+  end
+  rateEntry(key).ttl = ttl
+end
+
+-- Writes one entry back (only the fields the batch changed) and forgets it: a later read reads Redis again.
+local function rateFlushKey(key)
+  local e = rateCache[key]
+  if not e then return end
+  rateCache[key] = nil
+  if e.del then redis.call('DEL', key) end
+  if e.dirty then
+    local args = {}
+    for i = 1, 5 do
+      if e.set[i] then
+        args[#args + 1] = RATE_FIELDS[i]
+        args[#args + 1] = e[i]
+      end
+    end
+    redis.call('HSET', key, unpack(args))
+  end
+  if e.ttl and (e.dirty or not e.del) then redis.call('PEXPIRE', key, e.ttl) end
+end
+
+local function flushRates()
+  if rateDirect then return end
+  for _, key in ipairs(rateOrder) do rateFlushKey(key) end
+end
+`;
+
+/**
  * Keys (one per check, in check order):
  *   requests / tokens per minute: the hash above, expiring RATE_TTL after the write that opened its newest minute
  *   request log (per second, small per-minute limits): sorted set ticket id → admission time (ms), entries older
@@ -68,13 +162,13 @@ local totals, seconds, currents, oldests, histories, moved = {}, {}, {}, {}, {},
 local renew = {}
 
 local function slide(c, key)
-  local state = redis.call('HMGET', key, 'n', 'l', 'c', 'o', 'w')
+  local state = rateRead(key)
   local latest = tonumber(state[2])
   local total = tonumber(state[1]) or 0
   local current = tonumber(state[3])
   if latest and not current and index - latest <= W then
     -- The older layout: keep its count as if all of it came in its newest second, and write the new layout.
-    redis.call('DEL', key)
+    rateDelete(key)
     moved[c], renew[c] = true, true
     if index <= latest or total <= 0 then
       totals[c], seconds[c], currents[c], oldests[c], histories[c] = total, math.max(index, latest), total, latest, ''
@@ -84,7 +178,7 @@ local function slide(c, key)
     return
   end
   if not latest or index - latest > W then
-    if latest then redis.call('DEL', key) end
+    if latest then rateDelete(key) end
     totals[c], seconds[c], currents[c], oldests[c], histories[c], moved[c], renew[c] = 0, index, 0, index, '', true, true
     return
   end
@@ -100,7 +194,7 @@ local function slide(c, key)
   total = total - dropped
   renew[c] = math.floor(index / W) ~= math.floor(latest / W)
   if total <= 0 or #history == 0 then
-    redis.call('DEL', key)
+    rateDelete(key)
     total, history, renew[c] = 0, '', true
   end
   totals[c], seconds[c], currents[c], oldests[c], histories[c], moved[c] = total, index, 0, firstSecond(history, index), history, true
@@ -209,10 +303,10 @@ for c = 1, #KEYS do
       if totals[c] == currents[c] then oldests[c] = seconds[c] end
     end
     if moved[c] and totals[c] > 0 then
-      redis.call('HSET', key, 'n', totals[c], 'l', seconds[c], 'c', currents[c], 'o', oldests[c], 'w', histories[c])
-      if renew[c] then redis.call('PEXPIRE', key, ttl) end
+      rateWrite(key, 'n', totals[c], 'l', seconds[c], 'c', currents[c], 'o', oldests[c], 'w', histories[c])
+      if renew[c] then rateExpire(key, ttl) end
     elseif cost > 0 then
-      redis.call('HSET', key, 'n', totals[c], 'c', currents[c], 'o', oldests[c])
+      rateWrite(key, 'n', totals[c], 'c', currents[c], 'o', oldests[c])
     end
   elseif admitted and kind == 's' then
     redis.call('ZADD', key, now, ticket)
@@ -268,27 +362,31 @@ local ticket = ARGV[6]
 local ttl = tonumber(ARGV[7])
 ${HISTORY}
 local function settleTokens(key)
-  local state = redis.call('HMGET', key, 'n', 'l', 'c', 'o', 'w')
+  local state = rateRead(key)
   local latest = tonumber(state[2])
   local total = tonumber(state[1]) or 0
   local newest = tonumber(state[3])
   if not latest then
     if tokenDelta > 0 and second >= current - W then
-      redis.call('HSET', key, 'n', tokenDelta, 'l', second, 'c', tokenDelta, 'o', second, 'w', '')
-      redis.call('PEXPIRE', key, ttl)
+      rateWrite(key, 'n', tokenDelta, 'l', second, 'c', tokenDelta, 'o', second, 'w', '')
+      rateExpire(key, ttl)
     end
     return
   end
   if second < latest - W then return end
   if not newest then
     -- The older layout, whose seconds are not known here: only what is added is sure to stay in the window.
-    if tokenDelta > 0 then redis.call('HINCRBY', key, 'n', tokenDelta) end
+    -- (A hash of that layout is never written whole, so it leaves the cache: flushed, then changed in Redis.)
+    if tokenDelta > 0 then
+      rateFlushKey(key)
+      redis.call('HINCRBY', key, 'n', tokenDelta)
+    end
     return
   end
   if second >= latest then
     local delta = math.max(tokenDelta, -newest)
     if delta == 0 then return end
-    redis.call('HSET', key, 'n', total + delta, 'c', newest + delta)
+    rateWrite(key, 'n', total + delta, 'c', newest + delta)
     return
   end
   -- An older second: its entry in history moves (and goes at 0; a reservation of 0 that turns out to cost something
@@ -306,7 +404,7 @@ local function settleTokens(key)
   local entry = ''
   if count + delta > 0 then entry = struct.pack(ENTRY, second, count + delta) end
   history = string.sub(history, 1, pos - 1) .. entry .. string.sub(history, pos + size)
-  redis.call('HSET', key, 'n', total + delta, 'o', firstSecond(history, latest), 'w', history)
+  rateWrite(key, 'n', total + delta, 'o', firstSecond(history, latest), 'w', history)
 end
 
 for c = 1, #KEYS do
@@ -326,3 +424,7 @@ for c = 1, #KEYS do
 end
 return 1
 `;
+
+/** What redis-admission.ts loads: each script run for every request of a batch, around one batch-wide rate cache. */
+export const ADMIT_MANY_SCRIPT = batchedScript(ADMIT_SCRIPT, { prelude: RATE_STORE, epilogue: "flushRates()" });
+export const SETTLE_MANY_SCRIPT = batchedScript(SETTLE_SCRIPT, { prelude: RATE_STORE, epilogue: "flushRates()" });

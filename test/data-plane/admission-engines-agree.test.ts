@@ -72,41 +72,77 @@ function seen(result: AdmitResult) {
   return result.ok ? { ok: true, headers: result.headers } : { ok: false, reason: result.reason, message: result.message, retry: result.retryAfterSeconds, headers: result.headers };
 }
 
+/**
+ * Runs the steps on both engines and compares every verdict. With `burst`, each run of consecutive admits (and each of
+ * consecutive settles) is sent to Redis at once, so they share batched script runs (script-batcher.ts) and that
+ * batch's rate cache (redis-admit-script.ts), while the in-process engine takes them one after another in the same order.
+ */
+async function agreeOn(limits: Limits, steps: Step[], burst: boolean): Promise<void> {
+  const run = randomBytes(5).toString("hex");
+  const prefix = `tollgate-test:agree:${run}:`;
+  const memory = createMemoryAdmission();
+  const shared = createRedisAdmission(redis, { timeoutMs: 5_000, rateLimitFailMode: "closed", budgetFailMode: "closed", keyPrefix: prefix });
+  const { user, key } = bucketsOf(limits, run);
+  const open: { memory: AdmissionTicket; redis: AdmissionTicket }[] = [];
+  // Mid-second, so second boundaries fall inside the run.
+  let now = Math.floor(Date.now() / 1000) * 1000 + 437;
+  try {
+    for (const group of burst ? runsOf(steps) : steps.map((step) => [step])) {
+      if (group[0]!.op === "admit") {
+        const calls = (group as Extract<Step, { op: "admit" }>[]).map((step) => {
+          now += step.afterMs;
+          return { at: now, buckets: step.withKey ? [user, key] : [user], estimate: { tokens: step.tokens, micros: BigInt(step.micros) } };
+        });
+        const inRedis = await Promise.all(calls.map((call) => shared.admit(call.buckets, call.estimate, call.at)));
+        for (const [i, call] of calls.entries()) {
+          const inMemory = await memory.admit(call.buckets, call.estimate, call.at);
+          expect(seen(inRedis[i]!), `admit ${i + 1}/${calls.length} at +${call.at % 100_000} ms`).toEqual(seen(inMemory));
+          if (inMemory.ok && inRedis[i]!.ok) open.push({ memory: inMemory.ticket, redis: inRedis[i]!.ticket });
+        }
+      } else {
+        const settles = (group as Extract<Step, { op: "settle" }>[]).flatMap((step) => {
+          if (open.length === 0) return [];
+          const [ticket] = open.splice(step.pick % open.length, 1);
+          return [{ ticket: ticket!, actual: { tokens: step.tokens, micros: BigInt(step.micros) } }];
+        });
+        await Promise.all(settles.map(({ ticket, actual }) => shared.settle(ticket.redis, actual)));
+        for (const { ticket, actual } of settles) await memory.settle(ticket.memory, actual);
+      }
+    }
+  } finally {
+    await Promise.all([memory.close(), shared.close()]);
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+  }
+}
+
+/** Consecutive steps of the same kind, together. */
+function runsOf(steps: Step[]): Step[][] {
+  const runs: Step[][] = [];
+  for (const step of steps) {
+    const last = runs.at(-1);
+    if (last && last[0]!.op === step.op) last.push(step);
+    else runs.push([step]);
+  }
+  return runs;
+}
+
+const RUNS = Number(process.env.TOLLGATE_PROPERTY_RUNS ?? 120);
+
 describe("the Redis and the in-process admission engines agree", () => {
   it("on random traffic against random limits", async () => {
     await fc.assert(
-      fc.asyncProperty(limitsArb, fc.array(stepArb, { minLength: 5, maxLength: 40 }), async (limits, steps) => {
-        const run = randomBytes(5).toString("hex");
-        const prefix = `tollgate-test:agree:${run}:`;
-        const memory = createMemoryAdmission();
-        const shared = createRedisAdmission(redis, { timeoutMs: 5_000, rateLimitFailMode: "closed", budgetFailMode: "closed", keyPrefix: prefix });
-        const { user, key } = bucketsOf(limits, run);
-        const open: { memory: AdmissionTicket; redis: AdmissionTicket }[] = [];
-        // Mid-second, so second boundaries fall inside the run.
-        let now = Math.floor(Date.now() / 1000) * 1000 + 437;
-        try {
-          for (const step of steps) {
-            if (step.op === "admit") {
-              now += step.afterMs;
-              const buckets = step.withKey ? [user, key] : [user];
-              const estimate = { tokens: step.tokens, micros: BigInt(step.micros) };
-              const [inMemory, inRedis] = [await memory.admit(buckets, estimate, now), await shared.admit(buckets, estimate, now)];
-              expect(seen(inRedis), `admit at +${now % 100_000} ms`).toEqual(seen(inMemory));
-              if (inMemory.ok && inRedis.ok) open.push({ memory: inMemory.ticket, redis: inRedis.ticket });
-            } else if (open.length > 0) {
-              const [ticket] = open.splice(step.pick % open.length, 1);
-              const actual = { tokens: step.tokens, micros: BigInt(step.micros) };
-              await memory.settle(ticket!.memory, actual);
-              await shared.settle(ticket!.redis, actual);
-            }
-          }
-        } finally {
-          await Promise.all([memory.close(), shared.close()]);
-          const keys = await redis.keys(`${prefix}*`);
-          if (keys.length > 0) await redis.del(...keys);
-        }
-      }),
-      { numRuns: Number(process.env.TOLLGATE_PROPERTY_RUNS ?? 120) },
+      fc.asyncProperty(limitsArb, fc.array(stepArb, { minLength: 5, maxLength: 40 }), (limits, steps) => agreeOn(limits, steps, false)),
+      { numRuns: RUNS },
+    );
+  }, 120_000);
+
+  it("on bursts, whose requests share script runs and their rate cache", async () => {
+    // Admits mostly inside one second, so a burst's requests count in the same hashes; long runs of them span batches.
+    const burstStep = stepArb.map((step) => (step.op === "admit" && step.afterMs > 9_000 ? step : step.op === "admit" ? { ...step, afterMs: step.afterMs % 120 } : step));
+    await fc.assert(
+      fc.asyncProperty(limitsArb, fc.array(burstStep, { minLength: 10, maxLength: 60 }), (limits, steps) => agreeOn(limits, steps, true)),
+      { numRuns: RUNS },
     );
   }, 120_000);
 });

@@ -5,15 +5,14 @@
 // data-plane/admission/script-batcher.ts); a refusal: the admit alone; a request without limits: nothing.
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { batchedScript } from "../../data-plane/admission/batched-script.ts";
-import { ADMIT_SCRIPT, SETTLE_SCRIPT } from "../../data-plane/admission/redis-admit-script.ts";
+import { ADMIT_MANY_SCRIPT, SETTLE_MANY_SCRIPT } from "../../data-plane/admission/redis-admit-script.ts";
 import { createHash } from "node:crypto";
 import { type PrivateRedis, startPrivateRedis } from "../support/private-redis.ts";
 import { createMockModel, eventually, memberWithInferenceKey, startTestStack, type TestStack, waitForPolicy } from "../support/stack.ts";
 
 const sha = (script: string) => createHash("sha1").update(script).digest("hex");
-const ADMIT_SHA = sha(batchedScript(ADMIT_SCRIPT));
-const SETTLE_SHA = sha(batchedScript(SETTLE_SCRIPT));
+const ADMIT_SHA = sha(ADMIT_MANY_SCRIPT);
+const SETTLE_SHA = sha(SETTLE_MANY_SCRIPT);
 
 let own: PrivateRedis;
 let monitor: Redis;

@@ -1,0 +1,328 @@
+// The two Lua scripts behind Redis admission: check-and-reserve (one round trip per request) and settle.
+// Same rules as the in-process engine (windows.ts, memory-admission.ts); keep the two in step.
+
+/**
+ * A minute counter (requests or tokens per minute) is a hash of five fields whatever the traffic:
+ *   n: count in the window, l: newest second, c: count in second l, o: oldest counted second (l when only l counts),
+ *   w: the counted seconds before l, oldest first, 12 bytes each (struct ">Id": second, count); "" when none.
+ * So every check is one HMGET and at most one HSET: a request in the newest second touches n and c; one that opens a
+ * new second appends c to w and cuts what left the window off its front. The x-ratelimit reset and a one-request wait
+ * come from o, without reading any history; only a denial that needs several units freed walks w. A hash of the older
+ * layout (a field per second, no c) is read as if everything counted in its newest second, which never admits more
+ * than the limit, and rewritten. (A dense array of 61 counts, msgpack-encoded, cost ~25 µs per check to unpack, slide
+ * and pack under sparse traffic; a field per second cost an HMGET and HDEL of the seconds dropped, a scan for the new
+ * oldest one and an HGETALL for the reset.)
+ */
+const HISTORY = `
+local ENTRY, ENTRY_SIZE = '>Id', 12
+
+-- Cuts the seconds before cut off the front of history; returns what is left and the count dropped.
+local function dropBefore(history, cut)
+  local pos, dropped = 1, 0
+  while pos < #history do
+    local second, count = struct.unpack(ENTRY, history, pos)
+    if second >= cut then break end
+    dropped = dropped + count
+    pos = pos + ENTRY_SIZE
+  end
+  if pos == 1 then return history, 0 end
+  return string.sub(history, pos), dropped
+end
+
+local function firstSecond(history, otherwise)
+  if #history == 0 then return otherwise end
+  return (struct.unpack('>I', history, 1))
+end
+`;
+
+/**
+ * Keys (one per check, in check order):
+ *   requests / tokens per minute: the hash above, expiring RATE_TTL after the write that opened its newest minute
+ *   request log (per second, small per-minute limits): sorted set ticket id → admission time (ms), entries older
+ *                      than the check's window dropped on every admit
+ *   concurrency:       sorted set ticket id → lease end (ms); expired leases are dropped on every admit
+ *   budget:            integer micro-dollars spent + reserved in one period window, expires at the window's end
+ * ARGV: second, now ms, estimated tokens, estimated micros, ticket id, lease ms, rate ttl ms,
+ *   then per check: kind ("r" | "s" | "t" | "c" | "b"), limit (cap for "b"), then for "b" the window end ms (0 =
+ *   never), for "s" the window length ms, else 0.
+ * Returns { failed check (0-based, -1 = admitted), wait ms, requests limit/remaining/reset ms, tokens limit/remaining/reset ms }
+ * with limit -1 when no check of that dimension exists; a per-second request limit competes for the requests headers.
+ * Nothing is counted unless every check passes; a denial writes only what sliding a window forward changed.
+ */
+export const ADMIT_SCRIPT = `
+local W = 60
+local index = tonumber(ARGV[1])
+local now = tonumber(ARGV[2])
+local tokens = tonumber(ARGV[3])
+local micros = ARGV[4]
+local ticket = ARGV[5]
+local lease = tonumber(ARGV[6])
+local ttl = tonumber(ARGV[7])
+${HISTORY}
+-- Per minute check c: count in window, the second a new count goes into (the newest second seen, when this caller's
+-- clock is behind another instance's), the count already in it, the oldest counted second, the history before it,
+-- and whether the whole state must be written (the window moved).
+local totals, seconds, currents, oldests, histories, moved = {}, {}, {}, {}, {}, {}
+-- Whether a write must push the expiry back: the hash is new, or its newest second enters another minute. Pushed
+-- back once a minute by RATE_TTL (180 s), a hash outlives every second it holds by 60 s or more.
+local renew = {}
+
+local function slide(c, key)
+  local state = redis.call('HMGET', key, 'n', 'l', 'c', 'o', 'w')
+  local latest = tonumber(state[2])
+  local total = tonumber(state[1]) or 0
+  local current = tonumber(state[3])
+  if latest and not current and index - latest <= W then
+    -- The older layout: keep its count as if all of it came in its newest second, and write the new layout.
+    redis.call('DEL', key)
+    moved[c], renew[c] = true, true
+    if index <= latest or total <= 0 then
+      totals[c], seconds[c], currents[c], oldests[c], histories[c] = total, math.max(index, latest), total, latest, ''
+    else
+      totals[c], seconds[c], currents[c], oldests[c], histories[c] = total, index, 0, latest, struct.pack(ENTRY, latest, total)
+    end
+    return
+  end
+  if not latest or index - latest > W then
+    if latest then redis.call('DEL', key) end
+    totals[c], seconds[c], currents[c], oldests[c], histories[c], moved[c], renew[c] = 0, index, 0, index, '', true, true
+    return
+  end
+  local history = state[5] or ''
+  if index <= latest then
+    totals[c], seconds[c], currents[c], oldests[c], histories[c], moved[c] = total, latest, current, tonumber(state[4]) or latest, history, false
+    return
+  end
+  -- A new second: the newest one joins the history and what left the window is cut off.
+  if current > 0 then history = history .. struct.pack(ENTRY, latest, current) end
+  local dropped
+  history, dropped = dropBefore(history, index - W)
+  total = total - dropped
+  renew[c] = math.floor(index / W) ~= math.floor(latest / W)
+  if total <= 0 or #history == 0 then
+    redis.call('DEL', key)
+    total, history, renew[c] = 0, '', true
+  end
+  totals[c], seconds[c], currents[c], oldests[c], histories[c], moved[c] = total, index, 0, firstSecond(history, index), history, true
+end
+
+-- Milliseconds until amount units of a minute counter have left the window, oldest second first.
+local function freesIn(c, amount)
+  if amount <= 1 and totals[c] > 0 then return (oldests[c] + W + 1) * 1000 - now end
+  local history, freed, pos = histories[c], 0, 1
+  while pos < #history do
+    local second, count = struct.unpack(ENTRY, history, pos)
+    freed = freed + count
+    if freed >= amount then return (second + W + 1) * 1000 - now end
+    pos = pos + ENTRY_SIZE
+  end
+  if freed + currents[c] >= amount then return (seconds[c] + W + 1) * 1000 - now end
+  return W * 1000
+end
+
+local failed = -1
+local waitMs = 0
+local budgets = {}
+for c = 1, #KEYS do
+  local key = KEYS[c]
+  local base = 7 + (c - 1) * 3
+  local kind = ARGV[base + 1]
+  local limit = tonumber(ARGV[base + 2])
+  if kind == 'r' or kind == 't' then
+    slide(c, key)
+    local total = totals[c]
+    local cost = tokens
+    if kind == 'r' then cost = 1 end
+    if failed < 0 and not (total < limit and total + cost <= limit) then
+      failed = c - 1
+      if cost > limit then waitMs = W * 1000 else waitMs = freesIn(c, math.max(1, total + cost - limit)) end
+    end
+  elseif kind == 's' then
+    local span = tonumber(ARGV[base + 3])
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - span)
+    local count = redis.call('ZCARD', key)
+    totals[c] = count
+    if failed < 0 and count >= limit then
+      failed = c - 1
+      waitMs = span
+      if limit >= 1 then
+        local entry = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
+        waitMs = tonumber(entry[2]) + span - now
+      end
+    end
+  elseif kind == 'c' then
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+    if failed < 0 and redis.call('ZCARD', key) >= limit then failed = c - 1 end
+  else
+    budgets[#budgets + 1] = c
+  end
+end
+
+-- Budgets last, each in one command: with every rate check passed a reservation is made by INCRBY and taken back
+-- when it does not fit (the script is atomic: nobody sees the difference); a budget before a failed rate check is only
+-- read, since the first failing check names the reason. A counter INCRBY created gets its window's expiry, and one
+-- taken back to nothing is deleted rather than left without one.
+local spend = tonumber(micros)
+local reserved = {}
+for _, c in ipairs(budgets) do
+  local key = KEYS[c]
+  local cap = tonumber(ARGV[7 + (c - 1) * 3 + 2])
+  if failed >= 0 or spend == 0 then
+    if failed >= 0 and c - 1 > failed then break end
+    local used = tonumber(redis.call('GET', key) or '0')
+    if not (used < cap and used + spend <= cap) then
+      failed = c - 1
+      break
+    end
+  else
+    local after = redis.call('INCRBY', key, micros)
+    reserved[#reserved + 1] = { c, after }
+    if not (after - spend < cap and after <= cap) then
+      failed = c - 1
+      for _, entry in ipairs(reserved) do
+        if entry[2] == spend then redis.call('DEL', KEYS[entry[1]]) else redis.call('DECRBY', KEYS[entry[1]], micros) end
+      end
+      break
+    end
+  end
+end
+if failed < 0 then
+  for _, entry in ipairs(reserved) do
+    local ends = tonumber(ARGV[7 + (entry[1] - 1) * 3 + 3])
+    if entry[2] == spend and ends > 0 then redis.call('PEXPIREAT', KEYS[entry[1]], ends) end
+  end
+end
+
+local admitted = failed < 0
+for c = 1, #KEYS do
+  local key = KEYS[c]
+  local base = 7 + (c - 1) * 3
+  local kind = ARGV[base + 1]
+  if kind == 'r' or kind == 't' then
+    local cost = 0
+    if admitted then
+      cost = tokens
+      if kind == 'r' then cost = 1 end
+    end
+    if cost > 0 then
+      totals[c], currents[c] = totals[c] + cost, currents[c] + cost
+      if totals[c] == currents[c] then oldests[c] = seconds[c] end
+    end
+    if moved[c] and totals[c] > 0 then
+      redis.call('HSET', key, 'n', totals[c], 'l', seconds[c], 'c', currents[c], 'o', oldests[c], 'w', histories[c])
+      if renew[c] then redis.call('PEXPIRE', key, ttl) end
+    elseif cost > 0 then
+      redis.call('HSET', key, 'n', totals[c], 'c', currents[c], 'o', oldests[c])
+    end
+  elseif admitted and kind == 's' then
+    redis.call('ZADD', key, now, ticket)
+    totals[c] = totals[c] + 1
+    redis.call('PEXPIRE', key, tonumber(ARGV[base + 3]) * 2)
+  elseif admitted and kind == 'c' then
+    redis.call('ZADD', key, now + lease, ticket)
+    redis.call('PEXPIRE', key, lease)
+  end
+end
+
+-- The x-ratelimit-* values of the dimension's tightest window (least remaining), after this request's writes.
+local function tightest(tokensDimension)
+  local best, bestLimit, bestRemaining
+  for c = 1, #KEYS do
+    local kind = ARGV[7 + (c - 1) * 3 + 1]
+    if (kind == 't') == tokensDimension and (kind == 't' or kind == 'r' or kind == 's') then
+      local limit = tonumber(ARGV[7 + (c - 1) * 3 + 2])
+      local remaining = math.max(0, limit - totals[c])
+      if not best or remaining < bestRemaining then best, bestLimit, bestRemaining = c, limit, remaining end
+    end
+  end
+  if not best then return -1, 0, 0 end
+  if totals[best] <= 0 then return bestLimit, bestRemaining, 0 end
+  if ARGV[7 + (best - 1) * 3 + 1] == 's' then
+    local entry = redis.call('ZRANGE', KEYS[best], 0, 0, 'WITHSCORES')
+    return bestLimit, bestRemaining, tonumber(entry[2]) + tonumber(ARGV[7 + (best - 1) * 3 + 3]) - now
+  end
+  return bestLimit, bestRemaining, (oldests[best] + W + 1) * 1000 - now
+end
+
+local rLimit, rRemaining, rReset = tightest(false)
+local tLimit, tRemaining, tReset = tightest(true)
+return { failed, waitMs, rLimit, rRemaining, rReset, tLimit, tRemaining, tReset }
+`;
+
+/**
+ * Keys: one per tokens / concurrency / budget check of the ticket, derived again from ticket.buckets and ticket.at.
+ * ARGV: reservation second, current second (only consulted when the hash is gone), token delta, micros delta, actual micros, ticket id, rate ttl ms,
+ *   then per check: kind, window end ms.
+ * A token count moves by the delta but never below what its second holds; a reservation second already out of the
+ * window is left alone. A budget counter that is gone (its window ended, or Redis lost it) gets the actual spend and
+ * its expiry again, so an ended window's key disappears at once.
+ */
+export const SETTLE_SCRIPT = `
+local W = 60
+local second = tonumber(ARGV[1])
+local current = tonumber(ARGV[2])
+local tokenDelta = tonumber(ARGV[3])
+local microsDelta = ARGV[4]
+local actualMicros = ARGV[5]
+local ticket = ARGV[6]
+local ttl = tonumber(ARGV[7])
+${HISTORY}
+local function settleTokens(key)
+  local state = redis.call('HMGET', key, 'n', 'l', 'c', 'o', 'w')
+  local latest = tonumber(state[2])
+  local total = tonumber(state[1]) or 0
+  local newest = tonumber(state[3])
+  if not latest then
+    if tokenDelta > 0 and second >= current - W then
+      redis.call('HSET', key, 'n', tokenDelta, 'l', second, 'c', tokenDelta, 'o', second, 'w', '')
+      redis.call('PEXPIRE', key, ttl)
+    end
+    return
+  end
+  if second < latest - W then return end
+  if not newest then
+    -- The older layout, whose seconds are not known here: only what is added is sure to stay in the window.
+    if tokenDelta > 0 then redis.call('HINCRBY', key, 'n', tokenDelta) end
+    return
+  end
+  if second >= latest then
+    local delta = math.max(tokenDelta, -newest)
+    if delta == 0 then return end
+    redis.call('HSET', key, 'n', total + delta, 'c', newest + delta)
+    return
+  end
+  -- An older second: its entry in history moves (and goes at 0; a reservation of 0 that turns out to cost something
+  -- adds one).
+  local history = state[5] or ''
+  local pos = 1
+  while pos < #history and struct.unpack('>I', history, pos) < second do pos = pos + ENTRY_SIZE end
+  local count, size = 0, 0
+  if pos < #history then
+    local at, held = struct.unpack(ENTRY, history, pos)
+    if at == second then count, size = held, ENTRY_SIZE end
+  end
+  local delta = math.max(tokenDelta, -count)
+  if delta == 0 then return end
+  local entry = ''
+  if count + delta > 0 then entry = struct.pack(ENTRY, second, count + delta) end
+  history = string.sub(history, 1, pos - 1) .. entry .. string.sub(history, pos + size)
+  redis.call('HSET', key, 'n', total + delta, 'o', firstSecond(history, latest), 'w', history)
+end
+
+for c = 1, #KEYS do
+  local key = KEYS[c]
+  local kind = ARGV[6 + c * 2]
+  local ends = tonumber(ARGV[7 + c * 2])
+  if kind == 't' then
+    if tokenDelta ~= 0 then settleTokens(key) end
+  elseif kind == 'c' then
+    redis.call('ZREM', key, ticket)
+  elseif redis.call('EXISTS', key) == 1 then
+    if microsDelta ~= '0' and redis.call('INCRBY', key, microsDelta) < 0 then redis.call('SET', key, 0, 'KEEPTTL') end
+  else
+    redis.call('INCRBY', key, actualMicros)
+    if ends > 0 then redis.call('PEXPIREAT', key, ends) end
+  end
+end
+return 1
+`;
