@@ -38,12 +38,18 @@ export function hashApiKey(secret: string): string {
   return createHash("sha256").update(secret).digest("hex");
 }
 
+/**
+ * Runs on every request: a CRC32 fits a double exactly, so plain division replaces toBase62's BigInt loop, which
+ * cost ~2.5 % of the data plane's CPU at load (profile on issue 5). Same digits as toBase62 of the four bytes.
+ */
 function checksum(text: string): string {
-  return toBase62(uint32Bytes(crc32(text)), CHECK_LENGTH);
-}
-
-function uint32Bytes(value: number): Uint8Array {
-  return Uint8Array.of(value >>> 24, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff);
+  let value = crc32(text) >>> 0;
+  let out = "";
+  for (let i = 0; i < CHECK_LENGTH; i++) {
+    out = ALPHABET[value % 62]! + out;
+    value = Math.floor(value / 62);
+  }
+  return out;
 }
 
 function toBase62(bytes: Uint8Array, length: number): string {

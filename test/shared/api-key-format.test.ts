@@ -38,6 +38,14 @@ describe("API key format", () => {
     );
   });
 
+  it("keeps the format of keys already issued: the same randomness gives the same key as ever", () => {
+    // Written down from the first implementation; a change of digits or checksum would lock out every issued key.
+    const from = (byte: (i: number) => number) => () => Uint8Array.from({ length: 32 }, (_, i) => byte(i));
+    expect(mintApiKey("user", from(() => 0)).secret).toBe("tg_pat_00000000000000000000000000000000000000000001RH3hs");
+    expect(mintApiKey("virtualAccount", from(() => 255)).secret).toBe("tg_va_yhjskwdA6OZ1AL1YmHWZWm8LLG7HjnuCA2j5rOw8Xp12GZMFm");
+    expect(mintApiKey("user", from((i) => i * 7 + 3)).secret).toBe("tg_pat_0igR56x10M1njKSmuE0QDp48jU696MyIa0rYV2ctRU412s981");
+  });
+
   it("refuses text that is not a Tollgate key", () => {
     for (const text of ["", "sk-abc", "tg_pat_", `tg_xx_${"a".repeat(49)}`, `${mintApiKey("user").secret}x`]) {
       expect(isWellFormedApiKey(text)).toBe(false);
