@@ -49,16 +49,18 @@ export class UpstreamCall implements CallRecord {
     this.slug = request.model;
     this.ticket = admitted.ticket;
     this.responseHeaders = { ...admitted.headers, "x-request-id": this.requestId };
-    exchange.onAbort = this.onClientAbort;
-    this.deadline = setTimeout(this.onDeadline, deps.config.UPSTREAM_REQUEST_TIMEOUT_MS);
+    // Arrows assigned in the constructor, not arrow-function fields: tsx (esbuild's keepNames) gives each such field a
+    // defineProperty per instance, measurable at load (see relay-response.ts).
+    exchange.onAbort = () => this.clientAborted();
+    this.deadline = setTimeout(() => this.passDeadline(), deps.config.UPSTREAM_REQUEST_TIMEOUT_MS);
     this.deadline.unref();
     deps.inFlight++;
   }
 
-  private readonly onDeadline = (): void => {
+  private passDeadline(): void {
     this.deps.log(`[data-plane] request ${this.requestId} passed UPSTREAM_REQUEST_TIMEOUT_MS; aborting it upstream`);
     this.controller.abort();
-  };
+  }
 
   inputEstimate(): number {
     try {
@@ -69,10 +71,10 @@ export class UpstreamCall implements CallRecord {
     }
   }
 
-  private readonly onClientAbort = (): void => {
+  private clientAborted(): void {
     this.controller.abort();
     this.finish(CLIENT_CLOSED, null);
-  };
+  }
 
   /**
    * Routes are tried in order until one answers with something other than a 5xx or 429; only those two (and connect
