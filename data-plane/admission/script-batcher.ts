@@ -1,5 +1,5 @@
 // Coalesces the admission script calls of one event-loop turn into one Redis round trip (batched-script.ts).
-import { batchArguments, type ScriptCall } from "./batched-script.ts";
+import { batchArguments, type PackedCall, packCall } from "./batched-script.ts";
 
 export interface ScriptBatcherOptions {
   /** Runs one batch: EVALSHA of the batched script with these arguments; resolves with one reply per call. */
@@ -19,7 +19,7 @@ export interface ScriptBatcher {
   call(numKeys: number, keysAndArgs: readonly (string | number)[]): Promise<unknown>;
 }
 
-interface Pending extends ScriptCall {
+interface Pending extends PackedCall {
   resolve(reply: unknown): void;
   reject(error: unknown): void;
 }
@@ -70,7 +70,8 @@ export function createScriptBatcher(options: ScriptBatcherOptions): ScriptBatche
   return {
     call(numKeys, keysAndArgs) {
       return new Promise((resolve, reject) => {
-        pending.push({ numKeys, keysAndArgs, resolve, reject });
+        const { keys, args } = packCall({ numKeys, keysAndArgs });
+        pending.push({ keys, args, resolve, reject });
         if (pending.length >= maxCalls) flush();
         else scheduled ??= schedule();
       });

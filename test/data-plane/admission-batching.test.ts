@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { batchArguments, batchedScript } from "../../data-plane/admission/batched-script.ts";
+import { batchArguments, batchedScript, packCall } from "../../data-plane/admission/batched-script.ts";
 import { createScriptBatcher } from "../../data-plane/admission/script-batcher.ts";
 import { redisUrl } from "../support/database.ts";
 
@@ -28,7 +28,7 @@ describe("batched script", () => {
       { numKeys: 1, keysAndArgs: [`${prefix}b`, 7, "third"] },
       { numKeys: 1, keysAndArgs: [`${prefix}a`, 1, "fourth"] },
     ];
-    const { numKeys, keysAndArgs } = batchArguments(calls);
+    const { numKeys, keysAndArgs } = batchArguments(calls.map(packCall));
     const replies = await redis.eval(script, numKeys, ...keysAndArgs);
     expect(replies).toEqual([
       [5, 1, 2, "first"],
@@ -48,13 +48,9 @@ describe("script batcher", () => {
         batches.push({ numKeys, keysAndArgs });
         if (fail) throw new Error("redis is gone");
         const n = Number(keysAndArgs[numKeys]);
-        // Reply with each call's first arg, found through the batch header, as the Lua wrapper would.
+        // Reply with each call's first arg, unpacked from its place after the batch header, as the Lua wrapper would.
         const replies: unknown[] = [];
-        let argAt = numKeys + 1 + 2 * n;
-        for (let r = 0; r < n; r++) {
-          replies.push(keysAndArgs[argAt]);
-          argAt += Number(keysAndArgs[numKeys + 2 + 2 * r]);
-        }
+        for (let r = 0; r < n; r++) replies.push(String(keysAndArgs[numKeys + 1 + n + r]).split(" ")[0]);
         return replies;
       },
     };
@@ -86,6 +82,20 @@ describe("script batcher", () => {
     expect(rec.batches).toHaveLength(0);
     expect(await Promise.all([first, second])).toEqual(["a", "b"]);
     expect(rec.batches).toHaveLength(1);
+  });
+
+  it("a call whose args would not survive packing (empty, or holding a space) fails alone; the rest of its turn is sent", async () => {
+    const rec = recordingRun();
+    const batcher = createScriptBatcher({ run: rec.run });
+    const results = await Promise.allSettled([
+      batcher.call(1, ["k", "a", 1]),
+      batcher.call(1, ["k", "two words"]),
+      batcher.call(1, ["k", ""]),
+      batcher.call(1, ["k", "d"]),
+    ]);
+    expect(results.map((r) => (r.status === "fulfilled" ? r.value : "rejected"))).toEqual(["a", "rejected", "rejected", "d"]);
+    expect(rec.batches).toHaveLength(1);
+    expect(rec.batches[0]!.keysAndArgs).toEqual(["k", "k", 2, 1, 1, "a 1", "d"]);
   });
 
   it("splits at maxCalls", async () => {
