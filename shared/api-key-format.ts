@@ -1,6 +1,6 @@
 // API key format: `tg_pat_…` (a user's) or `tg_va_…` (a virtual account's), 256 random bits in base62 and a
 // CRC32 check so a mistyped key is refused without a lookup. Only the SHA-256 hash of a key is ever stored.
-import { createHash, randomBytes } from "node:crypto";
+import * as crypto from "node:crypto";
 import { crc32 } from "node:zlib";
 
 export type ApiKeyOwnerKind = "user" | "virtualAccount";
@@ -21,7 +21,7 @@ export interface MintedKey {
   hash: string;
 }
 
-export function mintApiKey(owner: ApiKeyOwnerKind, random: (n: number) => Uint8Array = randomBytes): MintedKey {
+export function mintApiKey(owner: ApiKeyOwnerKind, random: (n: number) => Uint8Array = crypto.randomBytes): MintedKey {
   const body = toBase62(random(32), BODY_LENGTH);
   const typePrefix = TYPE_PREFIX[owner];
   const secret = `${typePrefix}${body}${checksum(typePrefix + body)}`;
@@ -34,9 +34,14 @@ export function isWellFormedApiKey(text: string): boolean {
   return match !== null && checksum(match[1]! + match[2]!) === match[3];
 }
 
-export function hashApiKey(secret: string): string {
-  return createHash("sha256").update(secret).digest("hex");
-}
+/**
+ * Every request hashes its key: the one-shot crypto.hash (Node ≥ 20.12) takes ~0.6 µs where a Hash object takes
+ * ~2.5 µs; createHash stays for the older Node 20 releases the engines field allows.
+ */
+export const hashApiKey: (secret: string) => string =
+  typeof crypto.hash === "function"
+    ? (secret) => crypto.hash("sha256", secret, "hex")
+    : (secret) => crypto.createHash("sha256").update(secret).digest("hex");
 
 /**
  * Runs on every request: a CRC32 fits a double exactly, so plain division replaces toBase62's BigInt loop, which

@@ -14,6 +14,8 @@ describe("API key format", () => {
     expect(key.hash).toMatch(/^[0-9a-f]{64}$/);
     expect(key.hash).toBe(hashApiKey(key.secret));
     expect(key.hash).not.toContain(key.secret.slice(7));
+    // The FIPS 180-2 test vector: stored hashes must stay comparable whichever Node API computes them.
+    expect(hashApiKey("abc")).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   });
 
   it("carries all 256 random bits: different randomness gives different keys", () => {
