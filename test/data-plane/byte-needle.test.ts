@@ -15,6 +15,18 @@ describe("byte needle", () => {
     );
   });
 
+  it("finds the OpenAI content marker (a needle whose rarest byte is common) like Buffer.indexOf, across a real stream", () => {
+    const event = (text: string) => `data: {"id":"chatcmpl-1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"${text}"},"logprobs":null}]}\n\n`;
+    const stream = Buffer.from(["", "tok ", 'she said \\"content\\":\\"x', "o"].map(event).join(""));
+    const needle = new ByteNeedle('content":"');
+    const found: number[] = [];
+    for (let at = needle.indexIn(stream, 0); at !== -1; at = needle.indexIn(stream, at + 1)) found.push(at);
+    const expected: number[] = [];
+    for (let at = stream.indexOf('content":"'); at !== -1; at = stream.indexOf('content":"', at + 1)) expected.push(at);
+    expect(found).toEqual(expected);
+    expect(found).toHaveLength(4);
+  });
+
   it("finds the usage key in a real chunk and nothing past the end", () => {
     const chunk = Buffer.from('data: {"choices":[],"usage":{"prompt_tokens":3}}\n\n');
     const needle = new ByteNeedle('"usage"');
