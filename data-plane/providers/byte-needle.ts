@@ -16,9 +16,9 @@ const TYPICAL_EVENTS = Buffer.from(
 
 /**
  * Each anchor byte found that does not start the needle costs another native call, so a needle whose rarest byte is
- * still common goes to Buffer.indexOf instead. On the mock's 500-event streams (scratch/needle-cost.ts): `"usage"`
- * (anchor `g`, 4 in TYPICAL_EVENTS) 87 µs per stream by memchr vs 270 by Buffer.indexOf; `content":"` (anchor `o`,
- * 15) 260 vs 195. The threshold sits between.
+ * still common goes to Buffer.indexOf instead. Per 500-event stream (test/bench/needle-cost.ts, 3 runs): `"usage"`
+ * (anchor `g`, 4 in TYPICAL_EVENTS) 47–87 µs by memchr vs 186–270 by Buffer.indexOf; `content":"` (anchor `o`, 15)
+ * 176–250 vs 140–179. The threshold sits between.
  */
 const MAX_ANCHOR_OCCURRENCES = 8;
 
