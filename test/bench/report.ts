@@ -4,7 +4,7 @@ import { availableParallelism, totalmem } from "node:os";
 import type { Target } from "./section.ts";
 
 export function targetTable(list: Target[]): string {
-  return ["| target | measured | result |", "|---|---:|---|", ...list.map((t) => `| ${t.label} | ${t.value} | ${t.pass ? "PASS" : "MISS"} |`)].join("\n");
+  return ["| target | measured | result |", "|---|---:|---|", ...list.map((t) => `| ${t.label} | ${t.value} | ${t.pass === null ? "NO VERDICT" : t.pass ? "PASS" : "MISS"} |`)].join("\n");
 }
 
 function packageVersion(name: string): string {

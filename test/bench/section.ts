@@ -5,7 +5,8 @@ import type { SlugMap } from "./seed-policy.ts";
 export interface Target {
   label: string;
   value: string;
-  pass: boolean;
+  /** null: no verdict, because the reference arm itself was disturbed (the row says how). */
+  pass: boolean | null;
 }
 
 export interface SectionResult {
