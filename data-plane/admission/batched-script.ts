@@ -16,7 +16,7 @@ export interface BatchFrame {
  * ARGV layout: n, then each request's key count, then each request's args packed into one space-separated string;
  * KEYS: every request's keys. Packing matters to the client, not Redis: ioredis spends its time per argument
  * (flattening, converting, length-prefixing each), and a request's ~16 numbers become one argument, which halved its
- * CPU per batched call (scratch measurement on issue 5); splitting them again in Lua costs Redis ~1 µs per request.
+ * CPU per batched call (test/bench/admission-client-cost.ts); splitting them again in Lua costs Redis ~1 µs per request.
  * Returns one reply per request, in order.
  */
 export function batchedScript(single: string, frame: BatchFrame = {}): string {
