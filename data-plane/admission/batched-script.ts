@@ -43,15 +43,15 @@ return replies
 `;
 }
 
-/** One request's part of a batch: what its own EVALSHA of the single script would have sent. */
+/** One request's part of a batch: the keys and args its own EVALSHA of the single script would have sent. */
 export interface ScriptCall {
-  numKeys: number;
-  keysAndArgs: readonly (string | number)[];
+  keys: readonly string[];
+  args: readonly (string | number)[];
 }
 
 /** A call as it travels in a batch: its keys, and its args in one string. */
 export interface PackedCall {
-  keys: readonly (string | number)[];
+  keys: readonly string[];
   args: string;
 }
 
@@ -61,13 +61,13 @@ export interface PackedCall {
  */
 export function packCall(call: ScriptCall): PackedCall {
   let args = "";
-  for (let i = call.numKeys; i < call.keysAndArgs.length; i++) {
-    const arg = call.keysAndArgs[i];
+  for (let i = 0; i < call.args.length; i++) {
+    const arg = call.args[i];
     const value = arg === undefined || arg === null ? "" : String(arg);
     if (value === "" || value.includes(" ")) throw new Error(`A batched script arg must be non-empty and without spaces: ${JSON.stringify(value)}`);
-    args = i === call.numKeys ? value : `${args} ${value}`;
+    args = i === 0 ? value : `${args} ${value}`;
   }
-  return { keys: call.keysAndArgs.slice(0, call.numKeys), args };
+  return { keys: call.keys, args };
 }
 
 /** The EVALSHA arguments for `calls`: every call's keys, the batch header (n, then each call's key count) and every call's args. */

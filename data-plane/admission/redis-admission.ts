@@ -126,15 +126,14 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
     if (redis.status !== "ready") return degraded(buckets, ticket, new Error(`Redis is not connected (${redis.status})`));
 
     const counted: Counted = { checks, keys: checks.map((check) => counterKey(keyPrefix, buckets, check)) };
-    const keysAndArgs: (string | number)[] = [...counted.keys];
-    keysAndArgs.push(secondIndex(now), now, ticket.reservedTokens, ticket.reservedMicros.toString(), ticket.id, leaseMs, RATE_TTL_MS);
+    const args: (string | number)[] = [secondIndex(now), now, ticket.reservedTokens, ticket.reservedMicros.toString(), ticket.id, leaseMs, RATE_TTL_MS];
     for (const check of checks) {
-      if (check.kind === "budget") keysAndArgs.push("b", check.capMicros.toString(), check.windowEnd ?? 0);
-      else keysAndArgs.push(KIND_CODES[check.kind], check.limit, check.kind === "requestLog" ? check.windowMs : 0);
+      if (check.kind === "budget") args.push("b", check.capMicros.toString(), check.windowEnd ?? 0);
+      else args.push(KIND_CODES[check.kind], check.limit, check.kind === "requestLog" ? check.windowMs : 0);
     }
     let call: Promise<number[]> | undefined;
     try {
-      call = admits.call(checks.length, keysAndArgs) as Promise<number[]>;
+      call = admits.call(counted.keys, args) as Promise<number[]>;
       const reply = await withTimeout(call, timeoutMs);
       const verdict: Verdict = {
         failed: reply[0]!,
@@ -183,17 +182,17 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
     // Requests stay counted once made; tokens, slots and spend are replaced by what really happened.
     const releaseOnly = retry?.releaseOnly === true;
     const checks: Check[] = [];
-    const keysAndArgs: (string | number)[] = [];
+    const keys: string[] = [];
     counted.checks.forEach((check, i) => {
       if (releaseOnly ? check.kind === "concurrency" : check.kind !== "requests" && check.kind !== "requestLog") {
         checks.push(check);
-        keysAndArgs.push(counted.keys[i]!);
+        keys.push(counted.keys[i]!);
       }
     });
     if (checks.length === 0) return true;
     try {
       if (redis.status !== "ready") throw new Error(`Redis is not connected (${redis.status})`);
-      keysAndArgs.push(
+      const args: (string | number)[] = [
         secondIndex(ticket.at),
         secondIndex(Date.now()),
         wholeTokens(actual.tokens) - ticket.reservedTokens,
@@ -201,9 +200,9 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
         wholeMicros(actual.micros).toString(),
         ticket.id,
         RATE_TTL_MS,
-      );
-      for (const check of checks) keysAndArgs.push(KIND_CODES[check.kind], check.kind === "budget" ? (check.windowEnd ?? 0) : 0);
-      await withTimeout(settles.call(checks.length, keysAndArgs), timeoutMs);
+      ];
+      for (const check of checks) args.push(KIND_CODES[check.kind], check.kind === "budget" ? (check.windowEnd ?? 0) : 0);
+      await withTimeout(settles.call(keys, args), timeoutMs);
       return true;
     } catch (error) {
       // Until a replay lands, the reservation stays: tokens until their window passes, the slot until its lease ends,

@@ -16,7 +16,7 @@ export interface ScriptBatcherOptions {
 
 export interface ScriptBatcher {
   /** Resolves with this call's own reply; rejects when its batch failed. */
-  call(numKeys: number, keysAndArgs: readonly (string | number)[]): Promise<unknown>;
+  call(keys: readonly string[], args: readonly (string | number)[]): Promise<unknown>;
 }
 
 interface Pending extends PackedCall {
@@ -68,10 +68,10 @@ export function createScriptBatcher(options: ScriptBatcherOptions): ScriptBatche
   }
 
   return {
-    call(numKeys, keysAndArgs) {
+    call(keys, args) {
       return new Promise((resolve, reject) => {
-        const { keys, args } = packCall({ numKeys, keysAndArgs });
-        pending.push({ keys, args, resolve, reject });
+        const packed = packCall({ keys, args });
+        pending.push({ keys: packed.keys, args: packed.args, resolve, reject });
         if (pending.length >= maxCalls) flush();
         else scheduled ??= schedule();
       });

@@ -12,17 +12,17 @@ const send = (numKeys: number, keysAndArgs: (string | number)[]) => (redis as un
 
 const key = (i: number) => `tollgate:{user:0b8a3c52-3a5e-4d3f-9a57-2f7a0f6a000${i}}:user:0b8a3c52-3a5e-4d3f-9a57-2f7a0f6a000${i}:rpm`;
 // What admit and settle send per request (redis-admission.ts): three and two counter keys, then their args.
-const ADMIT: ScriptCall = { numKeys: 3, keysAndArgs: [key(1), key(2), key(3), 29_999_999, Date.now(), 1200, "34000", "AbCdEfGh.123456", 600_000, 180_000, "r", 1000, 0, "t", 100_000, 0, "b", "100000000", 1_767_225_600_000] };
-const SETTLE: ScriptCall = { numKeys: 2, keysAndArgs: [key(2), key(3), 29_999_999, 29_999_999, -300, "-5000", "29000", "AbCdEfGh.123456", 180_000, "t", 0, "b", 1_767_225_600_000] };
+const ADMIT: ScriptCall = { keys: [key(1), key(2), key(3)], args: [29_999_999, Date.now(), 1200, "34000", "AbCdEfGh.123456", 600_000, 180_000, "r", 1000, 0, "t", 100_000, 0, "b", "100000000", 1_767_225_600_000] };
+const SETTLE: ScriptCall = { keys: [key(2), key(3)], args: [29_999_999, 29_999_999, -300, "-5000", "29000", "AbCdEfGh.123456", 180_000, "t", 0, "b", 1_767_225_600_000] };
 
 /** The layout before packing: keys, n, (key count, arg count) per request, then every arg on its own. */
 function loose(calls: ScriptCall[]): { numKeys: number; keysAndArgs: (string | number)[] } {
   const keysAndArgs: (string | number)[] = [];
-  for (const c of calls) keysAndArgs.push(...c.keysAndArgs.slice(0, c.numKeys));
+  for (const c of calls) keysAndArgs.push(...c.keys);
   const numKeys = keysAndArgs.length;
   keysAndArgs.push(calls.length);
-  for (const c of calls) keysAndArgs.push(c.numKeys, c.keysAndArgs.length - c.numKeys);
-  for (const c of calls) keysAndArgs.push(...c.keysAndArgs.slice(c.numKeys));
+  for (const c of calls) keysAndArgs.push(c.keys.length, c.args.length);
+  for (const c of calls) keysAndArgs.push(...c.args);
   return { numKeys, keysAndArgs };
 }
 const packed = (calls: ScriptCall[]) => batchArguments(calls.map(packCall));

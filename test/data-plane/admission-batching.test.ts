@@ -23,10 +23,10 @@ describe("batched script", () => {
 
   it("runs the one-request script once per call, in order, each run seeing the writes before it", async () => {
     const calls = [
-      { numKeys: 1, keysAndArgs: [`${prefix}a`, 5, "first"] },
-      { numKeys: 2, keysAndArgs: [`${prefix}a`, `${prefix}b`, 2, "x", "second"] },
-      { numKeys: 1, keysAndArgs: [`${prefix}b`, 7, "third"] },
-      { numKeys: 1, keysAndArgs: [`${prefix}a`, 1, "fourth"] },
+      { keys: [`${prefix}a`], args: [5, "first"] },
+      { keys: [`${prefix}a`, `${prefix}b`], args: [2, "x", "second"] },
+      { keys: [`${prefix}b`], args: [7, "third"] },
+      { keys: [`${prefix}a`], args: [1, "fourth"] },
     ];
     const { numKeys, keysAndArgs } = batchArguments(calls.map(packCall));
     const replies = await redis.eval(script, numKeys, ...keysAndArgs);
@@ -59,7 +59,7 @@ describe("script batcher", () => {
   it("sends the calls of one turn as one batch and gives each caller its own reply", async () => {
     const rec = recordingRun();
     const batcher = createScriptBatcher({ run: rec.run });
-    const replies = await Promise.all([batcher.call(1, ["k1", "one", 1]), batcher.call(2, ["k2", "k3", "two"]), batcher.call(0, ["three", 3, 3])]);
+    const replies = await Promise.all([batcher.call(["k1"], ["one", 1]), batcher.call(["k2", "k3"], ["two"]), batcher.call([], ["three", 3, 3])]);
     expect(replies).toEqual(["one", "two", "three"]);
     expect(rec.batches).toHaveLength(1);
     expect(rec.batches[0]!.numKeys).toBe(3);
@@ -68,17 +68,17 @@ describe("script batcher", () => {
   it("a lone call goes out in the same turn's check phase, and later turns make their own batches", async () => {
     const rec = recordingRun();
     const batcher = createScriptBatcher({ run: rec.run });
-    expect(await batcher.call(1, ["k", "a"])).toBe("a");
-    expect(await batcher.call(1, ["k", "b"])).toBe("b");
+    expect(await batcher.call(["k"], ["a"])).toBe("a");
+    expect(await batcher.call(["k"], ["b"])).toBe("b");
     expect(rec.batches).toHaveLength(2);
   });
 
   it("with lingerMs, calls of several turns within the linger share one batch", async () => {
     const rec = recordingRun();
     const batcher = createScriptBatcher({ run: rec.run, lingerMs: 30 });
-    const first = batcher.call(1, ["k", "a"]);
+    const first = batcher.call(["k"], ["a"]);
     await new Promise((resolve) => setImmediate(resolve));
-    const second = batcher.call(1, ["k", "b"]);
+    const second = batcher.call(["k"], ["b"]);
     expect(rec.batches).toHaveLength(0);
     expect(await Promise.all([first, second])).toEqual(["a", "b"]);
     expect(rec.batches).toHaveLength(1);
@@ -88,10 +88,10 @@ describe("script batcher", () => {
     const rec = recordingRun();
     const batcher = createScriptBatcher({ run: rec.run });
     const results = await Promise.allSettled([
-      batcher.call(1, ["k", "a", 1]),
-      batcher.call(1, ["k", "two words"]),
-      batcher.call(1, ["k", ""]),
-      batcher.call(1, ["k", "d"]),
+      batcher.call(["k"], ["a", 1]),
+      batcher.call(["k"], ["two words"]),
+      batcher.call(["k"], [""]),
+      batcher.call(["k"], ["d"]),
     ]);
     expect(results.map((r) => (r.status === "fulfilled" ? r.value : "rejected"))).toEqual(["a", "rejected", "rejected", "d"]);
     expect(rec.batches).toHaveLength(1);
@@ -101,7 +101,7 @@ describe("script batcher", () => {
   it("splits at maxCalls", async () => {
     const rec = recordingRun();
     const batcher = createScriptBatcher({ run: rec.run, maxCalls: 2 });
-    const replies = await Promise.all(["a", "b", "c", "d", "e"].map((arg) => batcher.call(1, ["k", arg])));
+    const replies = await Promise.all(["a", "b", "c", "d", "e"].map((arg) => batcher.call(["k"], [arg])));
     expect(replies).toEqual(["a", "b", "c", "d", "e"]);
     expect(rec.batches.map((b) => b.keysAndArgs[b.numKeys])).toEqual([2, 2, 1]);
   });
@@ -109,10 +109,10 @@ describe("script batcher", () => {
   it("a failed batch rejects every call in it, and the next batch still runs", async () => {
     const failing = recordingRun(true);
     const batcher = createScriptBatcher({ run: failing.run });
-    const results = await Promise.allSettled([batcher.call(1, ["k", "a"]), batcher.call(1, ["k", "b"])]);
+    const results = await Promise.allSettled([batcher.call(["k"], ["a"]), batcher.call(["k"], ["b"])]);
     expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
     expect(failing.batches).toHaveLength(1);
-    await expect(batcher.call(1, ["k", "c"])).rejects.toThrow("redis is gone");
+    await expect(batcher.call(["k"], ["c"])).rejects.toThrow("redis is gone");
     expect(failing.batches).toHaveLength(2);
   });
 });
