@@ -62,8 +62,7 @@ export interface PackedCall {
 export function packCall(call: ScriptCall): PackedCall {
   let args = "";
   for (let i = 0; i < call.args.length; i++) {
-    const arg = call.args[i];
-    const value = arg === undefined || arg === null ? "" : String(arg);
+    const value = String(call.args[i]);
     if (value === "" || value.includes(" ")) throw new Error(`A batched script arg must be non-empty and without spaces: ${JSON.stringify(value)}`);
     args = i === 0 ? value : `${args} ${value}`;
   }

@@ -70,8 +70,7 @@ export function createScriptBatcher(options: ScriptBatcherOptions): ScriptBatche
   return {
     call(keys, args) {
       return new Promise((resolve, reject) => {
-        const packed = packCall({ keys, args });
-        pending.push({ keys: packed.keys, args: packed.args, resolve, reject });
+        pending.push({ ...packCall({ keys, args }), resolve, reject });
         if (pending.length >= maxCalls) flush();
         else scheduled ??= schedule();
       });

@@ -165,10 +165,13 @@ function targets(results: WorkloadResult[]): Target[] {
     // A relay cannot make the provider faster: when the direct arm's tail is the worst one (its mock and client core
     // was busier while it ran), gateway − direct goes negative and proves nothing, so there is no verdict. Otherwise
     // a target passes only when the gateway is also within it of the bare passthrough, whose relay work it contains.
-    const judged = (added: number, overBare: number, limit: number) => ({
-      value: `${signedUs(added)} (over bare ${signedUs(overBare)})${added < 0 && added < overBare ? "; direct's own tail was the worst" : ""}`,
-      pass: added < 0 && added < overBare ? null : added <= limit && overBare <= limit,
-    });
+    const judged = (added: number, overBare: number, limit: number) => {
+      const directWorst = added < 0 && added < overBare;
+      return {
+        value: `${signedUs(added)} (over bare ${signedUs(overBare)})${directWorst ? "; direct's own tail was the worst" : ""}`,
+        pass: directWorst ? null : added <= limit && overBare <= limit,
+      };
+    };
     list.push({ label: `${label(w)}: added TTFT p99 ≤ 1 ms [Bifrost 1.2 ms]`, ...judged(g.ttftP99Us - d.ttftP99Us, g.ttftP99Us - b.ttftP99Us, 1000) });
     list.push({ label: `${label(w)}: added chunk gap p99 ≤ 50 µs [Bifrost 28 µs]`, ...judged(g.gapP99Us - d.gapP99Us, g.gapP99Us - b.gapP99Us, 50) });
   }
