@@ -3,9 +3,9 @@
 
 /**
  * What provider events look like, for picking each needle's rarest byte: an OpenAI chunk and Anthropic deltas.
- * Buffer.indexOf with a multi-byte needle costs ~220 ns per call however near the match is (measured with
- * scratch/indexof-cost.ts); scanners search once or twice per SSE event, and events are ~150 bytes, so the call
- * dominated. A one-byte search is a memchr, ~4× cheaper here per match found.
+ * Buffer.indexOf with a multi-byte needle costs ~220 ns per call however near the match is (test/bench/needle-cost.ts
+ * measures both searches per stream); scanners search once or twice per SSE event, and events are ~150 bytes, so the
+ * call dominated. A one-byte search is a memchr, ~4× cheaper here per match found.
  */
 const TYPICAL_EVENTS = Buffer.from(
   'data: {"id":"chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT","object":"chat.completion.chunk","created":1741569952,' +
