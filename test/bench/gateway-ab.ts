@@ -1,11 +1,12 @@
 // Same-run A/B of two data planes (not a bench section): two code versions, or one version under two sets of node
 // flags, both on the gateway core, loaded in turn from the client core in rotating rounds, so the host's drift (which
 // on these VMs moves absolute figures by 30 % or more within minutes) lands on both arms alike.
-//   npx tsx test/bench/gateway-ab.ts [--b-checkout DIR] [--a-node-args "…"] [--b-node-args "…"] [--rounds 6]
-//                                    [--seconds 3] [--out FILE]
+//   npx tsx test/bench/gateway-ab.ts [--b-checkout DIR] [--a-node-args="…"] [--b-node-args="…"] [--b-env NAME=VALUE …]
+//                                    [--rounds 6] [--seconds 3] [--out FILE]
 // A is this checkout. B is DIR's data plane (a git worktree of another commit, installed: `npm ci` there, or a
 // node_modules symlink plus `npm run generate`), else this checkout again. Both join one deployment: one database,
-// one Redis, one mock, one policy. Prints a markdown table and writes it to --out (default: gateway-ab.md in the
+// one Redis, one mock, one policy, unless --b-env points B elsewhere (e.g. REDIS_URL at a redis-server pinned to
+// another core, to see what the placement of a dependency costs). Prints a markdown table and writes it to --out (default: gateway-ab.md in the
 // system's temporary folder).
 import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     "b-checkout": { type: "string" },
     "a-node-args": { type: "string", default: "" },
     "b-node-args": { type: "string", default: "" },
+    "b-env": { type: "string", multiple: true, default: [] },
     rounds: { type: "string", default: "6" },
     seconds: { type: "string", default: "3" },
     out: { type: "string", default: join(tmpdir(), "gateway-ab.md") },
@@ -32,6 +34,13 @@ const { values } = parseArgs({
 const words = (flags: string) => flags.split(" ").filter((word) => word !== "");
 const bCheckout = values["b-checkout"] === undefined ? null : resolve(values["b-checkout"]);
 const rounds = Number(values.rounds);
+const bEnv = Object.fromEntries(
+  values["b-env"].map((pair) => {
+    const at = pair.indexOf("=");
+    if (at < 1) throw new Error(`--b-env takes NAME=VALUE, got "${pair}"`);
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  }),
+);
 
 /** The latency section's workloads (sections/latency.ts): the mock reads its behaviour from the upstream model name. */
 const MODELS = { "bench-fast": "mock", "bench-ttfb-20": "mock-ttfb-20" };
@@ -50,7 +59,7 @@ try {
   const dataPlane = (arm: Arm, dir: string, nodeArgs: string[]) =>
     startChild(`data plane ${arm}`, join(dir, "data-plane/main.ts"), [], {
       core: GATEWAY_CORE,
-      env: env.dataPlaneEnv,
+      env: arm === "B" ? { ...env.dataPlaneEnv, ...bEnv } : env.dataPlaneEnv,
       nodeArgs,
       onPid: (pid) => (pids[arm] = pid),
       ready: /data plane ready: (http:\/\/[^/\s]+)/,
@@ -81,7 +90,7 @@ try {
     `# Gateway A/B, ${new Date().toISOString()}`,
     "",
     `- A: this checkout${values["a-node-args"] ? `, node ${values["a-node-args"]}` : ""}`,
-    `- B: ${bCheckout ?? "this checkout"}${values["b-node-args"] ? `, node ${values["b-node-args"]}` : ""}`,
+    `- B: ${bCheckout ?? "this checkout"}${values["b-node-args"] ? `, node ${values["b-node-args"]}` : ""}${values["b-env"].length ? `, ${values["b-env"].join(" ")}` : ""}`,
     `- ${rounds} rounds of ${values.seconds} s per arm and workload, the arms' order rotating; relay CPU per request in each round shows how much the host moved`,
     "",
     "| workload | arm | requests | errors | p50 | p99 | RPS | RPS ÷ A | relay CPU / request | per round | redis CPU / request | postgres CPU / request |",
