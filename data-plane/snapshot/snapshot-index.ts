@@ -14,6 +14,8 @@ export interface SnapshotIndex {
   principals: PrincipalsByOwner;
   /** A principal's keys in keysByHash (by hash). */
   keyHashes: Map<PrincipalEntry, string[]>;
+  /** Key id → its hash in keysByHash: a revocation event names the key by id (early-revocations.ts). */
+  hashByKeyId: Map<string, string>;
   /** userId → ids of the groups the snapshot counts the user in, and groupId → those members. */
   groupsOfUser: Map<string, string[]>;
   membersOfGroup: Map<string, Set<string>>;
@@ -25,6 +27,7 @@ export function createSnapshotIndex(catalogue: Catalogue, usable: UsableModelsCa
     usable,
     principals: new Map(),
     keyHashes: new Map(),
+    hashByKeyId: new Map(),
     groupsOfUser: new Map(),
     membersOfGroup: new Map(),
   };
@@ -34,6 +37,7 @@ export function createSnapshotIndex(catalogue: Catalogue, usable: UsableModelsCa
 export function indexBuilt(index: SnapshotIndex, rows: PrincipalRows, principals: PrincipalsByOwner, keys: Map<string, KeyEntry>): void {
   for (const [owner, entry] of principals) index.principals.set(owner, entry);
   for (const [hash, key] of keys) {
+    index.hashByKeyId.set(key.keyId, hash);
     const hashes = index.keyHashes.get(key.principal);
     if (hashes) hashes.push(hash);
     else index.keyHashes.set(key.principal, [hash]);
@@ -59,7 +63,10 @@ export function forgetPrincipal(index: SnapshotIndex, keysByHash: Map<string, Ke
   const entry = index.principals.get(owner);
   if (entry) {
     for (const hash of index.keyHashes.get(entry) ?? []) {
-      if (keysByHash.get(hash)?.principal === entry) keysByHash.delete(hash);
+      const key = keysByHash.get(hash);
+      if (key?.principal !== entry) continue;
+      keysByHash.delete(hash);
+      index.hashByKeyId.delete(key.keyId);
     }
     index.keyHashes.delete(entry);
     index.principals.delete(owner);

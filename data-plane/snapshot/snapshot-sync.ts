@@ -97,7 +97,7 @@ export function startSnapshotSync(options: SnapshotSyncOptions): SnapshotSync {
   };
 
   function swap(next: Snapshot, update: "full" | "changes", events: readonly ChangeEvent[] = []) {
-    revocations.applyTo(next.keysByHash, next.version);
+    if (index) revocations.applyTo(next.keysByHash, index.hashByKeyId, next.version);
     // Requests read current() per request, so replacing the reference is the whole (atomic) swap.
     snapshot = next;
     for (const version of pending.keys()) if (version <= next.version) pending.delete(version);
@@ -228,7 +228,7 @@ export function startSnapshotSync(options: SnapshotSyncOptions): SnapshotSync {
     }
     if (version <= snapshot.version) return;
     // Ahead of the re-read below, which may wait behind other events or on the database.
-    if (revocations.note(event, version)) revocations.applyTo(snapshot.keysByHash, snapshot.version);
+    if (revocations.note(event, version) && index) revocations.applyTo(snapshot.keysByHash, index.hashByKeyId, snapshot.version);
     pending.set(version, event);
     kick();
   }
