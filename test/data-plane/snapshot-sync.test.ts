@@ -140,12 +140,7 @@ describe("startSnapshotSync: missed events and outages", () => {
   });
 
   it("while Postgres is unreachable the old snapshot keeps serving, the outage is logged once, and the sync recovers", async () => {
-    const proxy = await startTcpProxy(new URL(cp.database.url));
-    closers.push(() => proxy.cut());
-    const url = new URL(cp.database.url);
-    url.port = String(proxy.port);
-    const proxied = createDb(url.toString(), 2);
-    closers.push(() => proxied.$disconnect());
+    const { proxy, proxied } = await proxiedDatabase();
     const bus = privateBus();
     const logs: string[] = [];
     const flaky = startSync({ prisma: proxied, bus, reconcileMs: 100, logs });
@@ -170,12 +165,7 @@ describe("startSnapshotSync: missed events and outages", () => {
   });
 
   it("a key revoked while this instance cannot reach Postgres is refused as soon as the revocation's event arrives", async () => {
-    const proxy = await startTcpProxy(new URL(cp.database.url));
-    closers.push(() => proxy.cut());
-    const url = new URL(cp.database.url);
-    url.port = String(proxy.port);
-    const proxied = createDb(url.toString(), 2);
-    closers.push(() => proxied.$disconnect());
+    const { proxy, proxied } = await proxiedDatabase();
     const cutOff = startSync({ prisma: proxied, bus: cp.bus, reconcileMs: 600_000 });
     await cutOff.ready;
     const member = await cp.userWithKey("MEMBER");
@@ -246,6 +236,17 @@ async function startBlackHole() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** A Prisma client that reaches the test database through a TCP relay the test can cut and restore. */
+async function proxiedDatabase() {
+  const proxy = await startTcpProxy(new URL(cp.database.url));
+  closers.push(() => proxy.cut());
+  const url = new URL(cp.database.url);
+  url.port = String(proxy.port);
+  const proxied = createDb(url.toString(), 2);
+  closers.push(() => proxied.$disconnect());
+  return { proxy, proxied };
 }
 
 /** A TCP relay in front of Postgres whose connections can be cut and whose port can be reopened. */
