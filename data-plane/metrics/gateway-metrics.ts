@@ -3,6 +3,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 
 /** Seconds; LLM calls range from a few ms (embeddings, errors) to minutes (long streams). */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+/** Seconds; an admission is a Redis round trip, a fraction of a millisecond when all is well. */
+const ADMISSION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 
 export interface GatewayMetrics {
   registry: Registry;
@@ -10,6 +12,11 @@ export interface GatewayMetrics {
   requestDuration: Histogram<"route">;
   /** Time from sending the upstream request to its response headers, per provider. */
   upstreamDuration: Histogram<"provider">;
+  /**
+   * How long each request waited for its admission decision (rate limits and budgets). With Redis this is the round
+   * trip plus the event-loop turns around it, and it sits before the first byte, so it shows in time to first token.
+   */
+  admissionWait: Histogram;
   tokens: Counter<"direction">;
   costMicros: Counter;
   rejections: Counter<"reason">;
@@ -78,6 +85,12 @@ export function createGatewayMetrics(options: { defaultMetrics?: boolean } = {})
       buckets: LATENCY_BUCKETS,
       registers,
     })),
+    admissionWait: new Histogram({
+      name: "tollgate_admission_wait_seconds",
+      help: "Time a request waited for its admission decision (rate limits and budgets)",
+      buckets: ADMISSION_BUCKETS,
+      registers,
+    }),
     tokens: cachedChildren(new Counter({
       name: "tollgate_tokens_total",
       help: "Tokens charged, by direction (input, output, cached)",

@@ -105,12 +105,14 @@ class InferenceRequest {
     const { deps, key, exchange, endpoint } = this;
     const buckets = key.bucket === null ? [key.principal.bucket] : [key.principal.bucket, key.bucket];
     let verdict: AdmitResult;
+    const asked = performance.now();
     try {
       verdict = await deps.admission.admit(buckets, estimate, Date.now());
     } catch (error) {
       deps.log(`[data-plane] admission could not decide: ${(error as Error).message}`);
       verdict = { ok: false, reason: "unavailable", message: "", headers: {} };
     }
+    deps.metrics.admissionWait.observe((performance.now() - asked) / 1000);
     if (!verdict.ok) {
       const headers = verdict.retryAfterSeconds === undefined || "retry-after" in verdict.headers
         ? verdict.headers

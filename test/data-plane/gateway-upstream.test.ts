@@ -77,6 +77,20 @@ async function openStreams(): Promise<number> {
   return Number(/^tollgate_open_streams (\d+)/m.exec(text)?.[1]);
 }
 
+async function admissionWaits(): Promise<number> {
+  const text = await (await fetch(`${gw.url}/metrics`)).text();
+  return Number(/^tollgate_admission_wait_seconds_count (\d+)/m.exec(text)?.[1]);
+}
+
+describe("admission metrics", () => {
+  it("observes each request's wait for its admission decision once", async () => {
+    const before = await admissionWaits();
+    await openai.chat.completions.create({ model: "first-fails", messages: hello });
+    await settledOnce();
+    expect(await admissionWaits()).toBe(before + 1);
+  });
+});
+
 describe("fallback before the first byte", () => {
   it("falls back to the second route when the first answers 500", async () => {
     const completion = await openai.chat.completions.create({ model: "first-fails", messages: hello });
