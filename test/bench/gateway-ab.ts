@@ -8,16 +8,16 @@
 // one Redis, one mock, one policy, unless --b-env points B elsewhere (e.g. REDIS_URL at a redis-server pinned to
 // another core, to see what the placement of a dependency costs). Prints a markdown table and writes it to --out (default: gateway-ab.md in the
 // system's temporary folder).
-import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { benchFile, CLIENT_CORE, GATEWAY_CORE, log, runCleanups, startBenchEnv } from "./bench-env.ts";
+import { benchFile, CLIENT_CORE, GATEWAY_CORE, log } from "./bench-env.ts";
 import { ratio, us } from "./format.ts";
 import { interleavedRounds } from "./interleaved-rounds.ts";
 import type { LoadResult } from "./load.ts";
 import { pidsNamed } from "./proc-stats.ts";
-import { runChild, startChild, stopChildren } from "./processes.ts";
+import { runChild, startChild } from "./processes.ts";
+import { runStandaloneBench } from "./standalone-bench.ts";
 import { type ArmStats, mergeRounds } from "./stats.ts";
 
 const { values } = parseArgs({
@@ -52,8 +52,7 @@ const WORKLOADS = [
 const ARMS = ["A", "B"] as const;
 type Arm = (typeof ARMS)[number];
 
-const env = await startBenchEnv(MODELS);
-try {
+await runStandaloneBench(MODELS, values.out, async (env) => {
   // startBenchEnv's own gateway has no flags; A gets one of its own so that --a-node-args apply.
   const pids: Record<Arm, number> = { A: 0, B: 0 };
   const dataPlane = (arm: Arm, dir: string, nodeArgs: string[]) =>
@@ -86,7 +85,7 @@ try {
     const stats = { A: mergeRounds(byArm.A), B: mergeRounds(byArm.B) };
     for (const arm of ARMS) rows.push(row(`${w.name}, c${w.concurrency}`, arm, stats[arm], byArm[arm], stats.A));
   }
-  const report = [
+  return [
     `# Gateway A/B, ${new Date().toISOString()}`,
     "",
     `- A: this checkout${values["a-node-args"] ? `, node ${values["a-node-args"]}` : ""}`,
@@ -97,16 +96,7 @@ try {
     "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
     ...rows,
   ].join("\n");
-  console.log(report);
-  writeFileSync(values.out, `${report}\n`);
-  log(`wrote ${values.out}`);
-} finally {
-  await stopChildren();
-  await runCleanups();
-  await env.database.drop({ scanSecrets: false });
-}
-// ioredis and undici handles of the shared helpers would keep the process up.
-process.exit(0);
+});
 
 function row(workload: string, arm: Arm, stats: ArmStats, perRound: LoadResult[], a: ArmStats): string {
   const rounds = perRound.map((r) => Math.round(((r.cpuSeconds.relay ?? Number.NaN) * 1e6) / Math.max(1, r.samplesUs.length))).join(", ");

@@ -2,14 +2,15 @@
 // and the bare passthrough, in rotating rounds of one run (not a bench section): how much of the gateway's added time
 // to first token is the admission round trip. Each gateway's tollgate_admission_wait_seconds is read around the rounds.
 //   npx tsx test/bench/stream-admission-ab.ts [--streams 100] [--rounds 3] [--seconds 5] [--ramp-seconds 1.28] [--out FILE]
-import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { benchFile, CLIENT_CORE, log, runCleanups, startBenchEnv, startDataPlaneChild } from "./bench-env.ts";
+import { benchFile, CLIENT_CORE, log, startDataPlaneChild } from "./bench-env.ts";
 import { ms } from "./format.ts";
 import { interleavedRounds } from "./interleaved-rounds.ts";
-import { runChild, stopChildren } from "./processes.ts";
+import { bucketsBetween, histogramBuckets } from "./metric-histogram.ts";
+import { runChild } from "./processes.ts";
+import { runStandaloneBench } from "./standalone-bench.ts";
 import { summarize } from "./stats.ts";
 import type { StreamLoadResult } from "./stream-load.ts";
 
@@ -28,8 +29,7 @@ const UPSTREAM = "mock-chunks-64-delay-20-stable";
 const ARMS = ["Redis admission", "in-process admission", "bare"] as const;
 type Arm = (typeof ARMS)[number];
 
-const env = await startBenchEnv({ [SLUG]: UPSTREAM });
-try {
+await runStandaloneBench({ [SLUG]: UPSTREAM }, values.out, async (env) => {
   const inProcessUrl = await startDataPlaneChild("in-process admission", { ...env.dataPlaneEnv, REDIS_URL: "" });
   const urls: Record<Arm, string> = { "Redis admission": env.gatewayUrl, "in-process admission": inProcessUrl, bare: env.bareUrl };
   const waitsBefore = await Promise.all([admissionWaits(env.gatewayUrl), admissionWaits(inProcessUrl)]);
@@ -56,7 +56,7 @@ try {
     const cells = [ttft.p50, ttft.p99, headers.p50, headers.p99, gaps.p99].map((us) => ms(us / 1000));
     return `| ${arm} | ${ttft.n} | ${cells.join(" | ")} | ${stalls} | ${waits[arm]} |`;
   });
-  const report = [
+  return [
     `# Paced streams: Redis vs in-process admission, ${new Date().toISOString()}`,
     "",
     `${values.streams} streams of 64 chunks every 20 ms, ramped over ${values["ramp-seconds"]} s, ${values.rounds} rounds of ${values.seconds} s per arm, order rotating.`,
@@ -65,29 +65,16 @@ try {
     "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ...rows,
   ].join("\n");
-  console.log(report);
-  writeFileSync(values.out, `${report}\n`);
-  log(`wrote ${values.out}`);
-} finally {
-  await stopChildren();
-  await runCleanups();
-  await env.database.drop({ scanSecrets: false });
-}
-// ioredis and undici handles of the shared helpers would keep the process up.
-process.exit(0);
+});
 
 /** The cumulative buckets of a gateway's tollgate_admission_wait_seconds: [upper bound in seconds, count]. */
 async function admissionWaits(url: string): Promise<Array<[number, number]>> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  return [...text.matchAll(/^tollgate_admission_wait_seconds_bucket\{le="([^"]+)"\} (\d+)/gm)].map((m): [number, number] => [
-    m[1] === "+Inf" ? Number.POSITIVE_INFINITY : Number(m[1]),
-    Number(m[2]),
-  ]);
+  return histogramBuckets(await (await fetch(`${url}/metrics`)).text(), "tollgate_admission_wait_seconds");
 }
 
 /** The share of the waits between two readings that ended within 0.25 ms, 1 ms and 5 ms. */
 function waitShares(before: Array<[number, number]>, after: Array<[number, number]>): string {
-  const counts = after.map(([le, n], i): [number, number] => [le, n - (before[i]?.[1] ?? 0)]);
+  const counts = bucketsBetween(before, after);
   const total = counts.at(-1)?.[1] ?? 0;
   if (total === 0) return "none";
   const within = (le: number) => `${((100 * (counts.find(([bound]) => bound === le)?.[1] ?? 0)) / total).toFixed(1)} % ≤ ${ms(le * 1000)}`;

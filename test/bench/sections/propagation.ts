@@ -2,6 +2,7 @@
 // two data-plane instances under continuous load, on the bench's small policy and on the large dataset. A control plane
 // (control-plane/main.ts, RUN_DATA_PLANE=false) and two data planes (data-plane/main.ts) run as processes of their own
 // on one change-bus channel; this process commits through GraphQL and probes both instances in tight loops.
+import { bucketsBetween, histogramBuckets } from "../metric-histogram.ts";
 import { CLIENT_CORE, benchFile, type BenchEnv, startStoppableDataPlaneChild } from "../bench-env.ts";
 import { bigDataset, datasetNote } from "../dataset.ts";
 import { ms } from "../format.ts";
@@ -134,15 +135,13 @@ interface PlaneCounters {
 async function planeCounters(url: string): Promise<PlaneCounters> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const count = (update: string) => Number(new RegExp(`^tollgate_snapshot_updates_total\\{update="${update}"\\} (\\d+)`, "m").exec(text)?.[1] ?? 0);
-  const lag = [...text.matchAll(/^tollgate_snapshot_change_lag_seconds_bucket\{le="([^"]+)"\} (\d+)/gm)].map(
-    (m): [number, number] => [m[1] === "+Inf" ? Number.POSITIVE_INFINITY : Number(m[1]) * 1000, Number(m[2])],
-  );
+  const lag = histogramBuckets(text, "tollgate_snapshot_change_lag_seconds").map(([le, n]): [number, number] => [le * 1000, n]);
   return { full: count("full"), changes: count("changes"), lag };
 }
 
 /** The bucket bound under which a share `p` of the observations between two readings fell ("≤ 20 ms"). */
 function lagPercentile(before: PlaneCounters, after: PlaneCounters, p: number): string {
-  const buckets = after.lag.map(([le, n], i) => [le, n - (before.lag[i]?.[1] ?? 0)] as const);
+  const buckets = bucketsBetween(before.lag, after.lag);
   const total = buckets.at(-1)?.[1] ?? 0;
   if (total === 0) return "n/a";
   const bound = buckets.find(([, n]) => n >= p * total)![0];
