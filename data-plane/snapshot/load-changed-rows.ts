@@ -73,12 +73,14 @@ export async function loadChangedRows(prisma: Db, targets: ChangeTargets, index:
       UNION SELECT id FROM traced WHERE type = 'VirtualAccount') AS ids),
     -- Id lists as arrays, each computed once: = ANY(array) is an index scan (the cast makes the subquery one value, not a row
     -- set), where IN (subquery) inside an OR made every table a sequential scan (seconds at 100k keys).
+    -- The owner's status as a correlated lookup per key (a few index probes): as EXISTS or as a join, the planner, not
+    -- knowing how short the id lists are, hashed every user instead (2.5 of the statement's 3.3 ms at 10k users).
     keys AS (
       SELECT k.* FROM "ApiKey" k
       WHERE k."revokedAt" IS NULL
         AND (k."userId" = ANY((SELECT ids FROM target_users)::uuid[]) OR k."virtualAccountId" = ANY((SELECT ids FROM target_accounts)::uuid[]))
-        AND (k."userId" IS NULL OR EXISTS (SELECT 1 FROM "User" u WHERE u.id = k."userId" AND u.status = 'ACTIVE'))
-        AND (k."virtualAccountId" IS NULL OR EXISTS (SELECT 1 FROM "VirtualAccount" v WHERE v.id = k."virtualAccountId" AND v.status = 'ACTIVE'))),
+        AND (k."userId" IS NULL OR (SELECT u.status FROM "User" u WHERE u.id = k."userId") = 'ACTIVE')
+        AND (k."virtualAccountId" IS NULL OR (SELECT v.status FROM "VirtualAccount" v WHERE v.id = k."virtualAccountId") = 'ACTIVE')),
     live AS (SELECT
       ARRAY(SELECT DISTINCT "userId" FROM keys WHERE "userId" IS NOT NULL) AS users,
       ARRAY(SELECT DISTINCT "virtualAccountId" FROM keys WHERE "virtualAccountId" IS NOT NULL) AS accounts,
