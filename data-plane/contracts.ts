@@ -30,7 +30,10 @@ export interface Bucket {
   budgets: { period: BudgetPeriod; capMicros: bigint }[];
 }
 
-/** A user or virtual account with its effective policy (DESIGN rules 1–5), precomputed. */
+/**
+ * A user or virtual account with its effective policy (DESIGN rules 1–5), precomputed. `models` and `bucket` may be
+ * replaced (never mutated) by a change that narrows them before the re-read (snapshot/early-changes.ts).
+ */
 export interface PrincipalEntry {
   kind: "user" | "virtualAccount";
   id: string;

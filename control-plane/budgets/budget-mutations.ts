@@ -6,7 +6,7 @@ import { commitChange } from "../changes/commit-change.ts";
 import type { Prisma } from "../db/generated/prisma/client.ts";
 import { mutationErrors } from "../error-types.ts";
 import { ClearResultRef } from "../limits/clear-result.ts";
-import { requireSubject, SubjectInput, type SubjectRef, subjectSchema, subjectType } from "../subjects/subject.ts";
+import { changeSubject, requireSubject, SubjectInput, type SubjectRef, subjectSchema, subjectType } from "../subjects/subject.ts";
 import { parseInput } from "../validation.ts";
 import { BudgetPeriodEnum, budgetPeriods } from "./budget-type.ts";
 
@@ -66,6 +66,7 @@ builder.mutationFields((t) => ({
             targetId: label.id,
             before: before && { period, cap: microsToUsd(before.capMicros) },
             after: { period, cap: microsToUsd(cap), subject: label },
+            detail: { caps: { subject: changeSubject(label), budget: { period, capMicros: cap.toString() } } },
           };
         },
       });

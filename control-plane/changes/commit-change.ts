@@ -2,7 +2,7 @@
 // and writes the audit event; the change event is published only after the commit.
 import type { Context } from "../context.ts";
 import type { Tx } from "../db/client.ts";
-import type { ChangeKind } from "../events/change-event.ts";
+import type { ChangeEvent, ChangeKind } from "../events/change-event.ts";
 import { bumpPolicyVersion } from "./policy-version.ts";
 import { mapPrismaError } from "./prisma-errors.ts";
 
@@ -19,6 +19,8 @@ export interface ChangeOutcome<T> {
   targetId: string;
   before?: unknown;
   after?: unknown;
+  /** What the change event carries besides its target, for data planes to act on before they re-read (change-event.ts). */
+  detail?: Pick<ChangeEvent, "caps" | "revokedGrant">;
 }
 
 export async function commitChange<T>(ctx: Context, spec: ChangeSpec<T>): Promise<T> {
@@ -54,6 +56,7 @@ export async function commitChange<T>(ctx: Context, spec: ChangeSpec<T>): Promis
     version: version.toString(),
     at: new Date().toISOString(),
     auditId: auditId.toString(),
+    ...outcome.detail,
   });
   return outcome.result;
 }

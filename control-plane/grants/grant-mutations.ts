@@ -6,7 +6,7 @@ import type { Tx } from "../db/client.ts";
 import { mutationErrors } from "../error-types.ts";
 import { ConflictError, NotFoundError } from "../errors.ts";
 import { findModelOrThrow } from "../lookups.ts";
-import { requireSubject, SubjectInput, type SubjectRef, subjectSchema } from "../subjects/subject.ts";
+import { changeSubject, requireSubject, SubjectInput, type SubjectRef, subjectSchema } from "../subjects/subject.ts";
 import { parseInput, uuid } from "../validation.ts";
 
 const GrantModelInput = builder.inputType("GrantModelInput", {
@@ -70,7 +70,7 @@ builder.mutationFields((t) => ({
         run: async (tx) => {
           const before = await grantAuditView(tx, id);
           const grant = await tx.modelGrant.delete({ ...query, where: { id } });
-          return { result: grant, targetId: id, before };
+          return { result: grant, targetId: id, before, detail: { revokedGrant: { subject: changeSubject(before.subject), modelId: before.modelId } } };
         },
       });
     },

@@ -4,7 +4,7 @@ import { builder } from "../builder.ts";
 import { commitChange } from "../changes/commit-change.ts";
 import type { Prisma } from "../db/generated/prisma/client.ts";
 import { mutationErrors } from "../error-types.ts";
-import { requireSubject, SubjectInput, type SubjectRef, subjectSchema, subjectType } from "../subjects/subject.ts";
+import { changeSubject, requireSubject, SubjectInput, type SubjectRef, subjectSchema, subjectType } from "../subjects/subject.ts";
 import { nonNegativeInt, parseInput } from "../validation.ts";
 import { ClearResultRef } from "./clear-result.ts";
 
@@ -54,7 +54,9 @@ builder.mutationFields((t) => ({
           const before = await tx.rateLimit.findUnique({ where });
           const limit = await tx.rateLimit.upsert({ ...query, where, create: { ...subject, ...data }, update: data });
           const after = { ...limitValues(before ?? noLimit), ...data, subject: label };
-          return { result: limit, targetId: label.id, before: before && limitValues(before), after };
+          // Only what this change wrote: `before` may be stale under a concurrent change of another dimension.
+          const detail = { caps: { subject: changeSubject(label), limits: data } };
+          return { result: limit, targetId: label.id, before: before && limitValues(before), after, detail };
         },
       });
     },

@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { builder } from "../builder.ts";
 import type { Tx } from "../db/client.ts";
+import type { ChangeSubject } from "../events/change-event.ts";
 import { findGroupOrThrow, findUserOrThrow, findVirtualAccountOrThrow } from "../lookups.ts";
 import { uuid } from "../validation.ts";
 
@@ -31,7 +32,7 @@ export const subjectSchema = z
   .transform((s) => ({ userId: s.userId ?? null, groupId: s.groupId ?? null, virtualAccountId: s.virtualAccountId ?? null }) as SubjectRef);
 
 /** Throws NotFoundError when the subject does not exist; returns a label for audit and reasons. */
-export async function requireSubject(tx: Tx, subject: SubjectRef): Promise<{ type: string; id: string; name: string }> {
+export async function requireSubject(tx: Tx, subject: SubjectRef): Promise<ChangeSubject & { name: string }> {
   if (subject.userId) {
     const user = await findUserOrThrow(tx, subject.userId);
     return { type: "User", id: user.id, name: user.email };
@@ -42,6 +43,11 @@ export async function requireSubject(tx: Tx, subject: SubjectRef): Promise<{ typ
   }
   const account = await findVirtualAccountOrThrow(tx, subject.virtualAccountId!);
   return { type: "VirtualAccount", id: account.id, name: account.name };
+}
+
+/** The subject as a change event names it (control-plane/events/change-event.ts). */
+export function changeSubject(label: ChangeSubject): ChangeSubject {
+  return { type: label.type, id: label.id };
 }
 
 /** User, Group or VirtualAccount: the audit target type of settings that hang off a subject. */

@@ -11,7 +11,7 @@ import { buildPrincipalEntries } from "./principal-entries.ts";
 import { forgetPrincipal, indexBuilt, type SnapshotIndex } from "./snapshot-index.ts";
 
 /**
- * The snapshot at the batch's last version (its key map patched in place; entries themselves are never mutated), or
+ * The snapshot at the batch's last version (its key map patched in place with new entries; an existing entry only ever has its models or bucket replaced, by early-changes.ts), or
  * null when only a full rebuild is right: a catalogue change, an event it cannot trace, or a database behind the events
  * (they describe another database, or it was restored).
  */

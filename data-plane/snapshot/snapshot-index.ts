@@ -1,7 +1,10 @@
-// What a snapshot needs besides itself to take a change without a full rebuild: its catalogue, and which keys and
-// memberships it holds for each principal (so members removed since, or of a deleted group, can still be traced).
+// What a snapshot needs besides itself to take a change without a full rebuild: its catalogue, which keys and
+// memberships it holds for each principal (so members removed since, or of a deleted group, can still be traced), and
+// what each principal and group is granted (so a revoked grant can be withdrawn before the re-read).
+import type { ChangeSubject } from "../../control-plane/events/change-event.ts";
+import type { ProviderAccessLevel } from "../../shared/policy/index.ts";
 import type { KeyEntry, PrincipalEntry } from "../contracts.ts";
-import type { PrincipalRows } from "./load-policy-rows.ts";
+import { ownerKeyOf, type PrincipalRows } from "./load-policy-rows.ts";
 import type { PrincipalsByOwner } from "./principal-entries.ts";
 import type { Catalogue } from "./route-targets.ts";
 import type { UsableModelsCache } from "./usable-models.ts";
@@ -19,6 +22,10 @@ export interface SnapshotIndex {
   /** userId → ids of the groups the snapshot counts the user in, and groupId → those members. */
   groupsOfUser: Map<string, string[]>;
   membersOfGroup: Map<string, Set<string>>;
+  /** Holder (`u:`, `g:` or `v:` and its id: principals and groups) → ids of the models granted to it, as last read. */
+  grantsOf: Map<string, string[]>;
+  /** Holder → its provider access rows, as last read. */
+  accessOf: Map<string, Array<{ providerId: string; level: ProviderAccessLevel }>>;
 }
 
 export function createSnapshotIndex(catalogue: Catalogue, usable: UsableModelsCache): SnapshotIndex {
@@ -30,6 +37,8 @@ export function createSnapshotIndex(catalogue: Catalogue, usable: UsableModelsCa
     hashByKeyId: new Map(),
     groupsOfUser: new Map(),
     membersOfGroup: new Map(),
+    grantsOf: new Map(),
+    accessOf: new Map(),
   };
 }
 
@@ -56,6 +65,36 @@ export function indexBuilt(index: SnapshotIndex, rows: PrincipalRows, principals
     if (members) members.add(userId);
     else index.membersOfGroup.set(groupId, new Set([userId]));
   }
+  // The rows hold every grant and access row of the groups they list (forgotten principals' went with them).
+  for (const group of rows.groups) {
+    index.grantsOf.delete(`g:${group.id}`);
+    index.accessOf.delete(`g:${group.id}`);
+  }
+  const kept = (holder: string) => holder.startsWith("g:") || index.principals.has(holder);
+  for (const grant of rows.grants) {
+    const holder = ownerKeyOf(grant);
+    if (!kept(holder)) continue;
+    // The catalogue's copy of the id: 100k grants name about a hundred models.
+    const modelId = index.catalogue.policyModels.get(grant.modelId)?.id ?? grant.modelId;
+    const list = index.grantsOf.get(holder);
+    if (list) list.push(modelId);
+    else index.grantsOf.set(holder, [modelId]);
+  }
+  for (const access of rows.providerAccess) {
+    const holder = ownerKeyOf(access);
+    if (!kept(holder)) continue;
+    const row = { providerId: access.providerId, level: access.level };
+    const list = index.accessOf.get(holder);
+    if (list) list.push(row);
+    else index.accessOf.set(holder, [row]);
+  }
+}
+
+/** The principals (`u:` / `v:` keys) a limit, budget or grant of `subject` applies to: itself, or a group's members. */
+export function ownersOf(index: SnapshotIndex, subject: ChangeSubject): string[] {
+  if (subject.type === "User") return [`u:${subject.id}`];
+  if (subject.type === "VirtualAccount") return [`v:${subject.id}`];
+  return [...(index.membersOfGroup.get(subject.id) ?? [])].map((userId) => `u:${userId}`);
 }
 
 /** Takes a principal out of the snapshot and the index: its keys, its entry and its memberships. */
@@ -71,6 +110,8 @@ export function forgetPrincipal(index: SnapshotIndex, keysByHash: Map<string, Ke
     index.keyHashes.delete(entry);
     index.principals.delete(owner);
   }
+  index.grantsOf.delete(owner);
+  index.accessOf.delete(owner);
   if (!owner.startsWith("u:")) return;
   const userId = owner.slice(2);
   for (const groupId of index.groupsOfUser.get(userId) ?? []) index.membersOfGroup.get(groupId)?.delete(userId);

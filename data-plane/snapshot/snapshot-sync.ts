@@ -2,15 +2,16 @@
 // applied to it incrementally (snapshot-changes.ts: only the principals they touch are re-read); a gap in versions
 // that does not fill within GAP_WAIT_MS, a catalogue change, a reconnect or a periodic version check that finds the
 // database elsewhere triggers a full rebuild, so no update is lost. One piece of work runs at a time; events arriving
-// meanwhile are batched; a failed build or batch keeps the old snapshot serving and the next check retries. A key
-// revocation is also taken from its event the moment it arrives, before any read (early-revocations.ts).
+// meanwhile are batched; a failed build or batch keeps the old snapshot serving and the next check retries. Key
+// revocations, lowered limits and budgets, and revoked grants are also taken from their events the moment they arrive,
+// before any read (early-changes.ts).
 import type { Db } from "../../control-plane/db/client.ts";
 import type { ChangeEvent } from "../../control-plane/events/change-event.ts";
 import type { ChangeBus } from "../../control-plane/events/pubsub.ts";
 import type { CredentialCipher } from "../../shared/credential-cipher.ts";
 import type { Snapshot } from "../contracts.ts";
 import { buildSnapshotState, emptySnapshot } from "./build-snapshot.ts";
-import { EarlyRevocations } from "./early-revocations.ts";
+import { EarlyChanges } from "./early-changes.ts";
 import { LOAD_TIMEOUT_MS } from "./load-policy-rows.ts";
 import { applyChanges } from "./snapshot-changes.ts";
 import type { SnapshotIndex } from "./snapshot-index.ts";
@@ -71,7 +72,7 @@ export function startSnapshotSync(options: SnapshotSyncOptions): SnapshotSync {
   let building = false;
   let working: Promise<void> | null = null;
   let kickQueued = false;
-  const revocations = new EarlyRevocations();
+  const early = new EarlyChanges();
 
   let markReady: () => void = ignore;
   let failReady: (error: Error) => void = ignore;
@@ -97,10 +98,10 @@ export function startSnapshotSync(options: SnapshotSyncOptions): SnapshotSync {
   };
 
   function swap(next: Snapshot, update: "full" | "changes", events: readonly ChangeEvent[] = []) {
-    if (index) revocations.applyTo(next.keysByHash, index.hashByKeyId, next.version);
+    for (const version of pending.keys()) if (version <= next.version) pending.delete(version);
+    if (index) early.reapply(next, index, pending);
     // Requests read current() per request, so replacing the reference is the whole (atomic) swap.
     snapshot = next;
-    for (const version of pending.keys()) if (version <= next.version) pending.delete(version);
     failed = false;
     recovered();
     if (!isReady) markReady();
@@ -227,9 +228,9 @@ export function startSnapshotSync(options: SnapshotSyncOptions): SnapshotSync {
       return;
     }
     if (version <= snapshot.version) return;
-    // Ahead of the re-read below, which may wait behind other events or on the database.
-    if (revocations.note(event, version) && index) revocations.applyTo(snapshot.keysByHash, index.hashByKeyId, snapshot.version);
     pending.set(version, event);
+    // Ahead of the re-read below, which may wait behind other events or on the database.
+    early.arrived(event, version, snapshot, index, pending);
     kick();
   }
 

@@ -1,0 +1,103 @@
+// Revoked grants taken from their change events the moment they arrive, ahead of the re-read that applies each event
+// in version order. The event names the grant's subject and model; the model leaves the grant lists the snapshot's
+// index keeps per principal and group, and each affected principal's usable models are recomputed from those lists
+// with the same functions a build uses (a model still granted through a group, or reached through provider access,
+// stays). That is exact only while the lists are current, so a revocation is applied only when every event between the
+// snapshot and it cannot have changed anyone's grants, access or groups; otherwise the re-read applies it as before.
+import { z } from "zod";
+import type { ChangeEvent, ChangeSubject } from "../../control-plane/events/change-event.ts";
+import type { PolicyGrant, PolicyProviderAccess, Subject } from "../../shared/policy/index.ts";
+import type { PrincipalEntry } from "../contracts.ts";
+import { ownersOf, type SnapshotIndex } from "./snapshot-index.ts";
+import type { UsableModels } from "./usable-models.ts";
+
+const revokedSchema = z.object({
+  subject: z.object({ type: z.enum(["User", "Group", "VirtualAccount"]), id: z.string() }),
+  modelId: z.string(),
+});
+
+/** Changes that never touch grants, provider access, memberships or the catalogue (keys, limits, budgets). */
+const GRANT_NEUTRAL_KINDS: ReadonlySet<string> = new Set(["API_KEY", "LIMIT", "BUDGET"]);
+/** Beyond this many events between the snapshot and a revocation, checking them is not worth it: the re-read applies it. */
+const MAX_LOOKBEHIND = 1_000n;
+
+const HOLDER_PREFIX: Record<ChangeSubject["type"], string> = { User: "u:", Group: "g:", VirtualAccount: "v:" };
+const byVersion = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
+
+export class EarlyGrantRevocations {
+  /** Version → the grant its event revoked, kept until a snapshot at that version (or later) is served. */
+  private readonly pending = new Map<bigint, { subject: ChangeSubject; modelId: string }>();
+
+  /** Notes `event` if it revokes a grant it names in full; returns whether it did. */
+  note(event: ChangeEvent, version: bigint): boolean {
+    if (event.action !== "grant.revoke" || event.revokedGrant === undefined) return false;
+    const parsed = revokedSchema.safeParse(event.revokedGrant);
+    if (!parsed.success) return false;
+    this.pending.set(version, parsed.data);
+    return true;
+  }
+
+  /**
+   * Withdraws the noted grants the snapshot does not cover yet, in version order, as far as each one's predecessors
+   * allow (`events`: the events received and not yet applied, by version), and forgets those it covers. Applied again
+   * after every swap: a snapshot read before a revocation (a full rebuild that started earlier) cannot bring the grant
+   * back, and one waiting for its predecessors is applied once they are. Returns how many principals changed.
+   */
+  applyTo(index: SnapshotIndex, snapshotVersion: bigint, events: ReadonlyMap<bigint, ChangeEvent>): number {
+    let changed = 0;
+    for (const version of [...this.pending.keys()].sort(byVersion)) {
+      if (version <= snapshotVersion) {
+        this.pending.delete(version);
+        continue;
+      }
+      // A later revocation has this one's predecessors too.
+      if (!this.exactAfter(snapshotVersion, version, events)) break;
+      changed += withdraw(index, this.pending.get(version)!);
+    }
+    return changed;
+  }
+
+  /** Whether the index's grant lists, with the noted revocations before `version` applied, are the database's at `version - 1`. */
+  private exactAfter(snapshotVersion: bigint, version: bigint, events: ReadonlyMap<bigint, ChangeEvent>): boolean {
+    if (version - snapshotVersion > MAX_LOOKBEHIND) return false;
+    for (let v = snapshotVersion + 1n; v < version; v++) {
+      if (this.pending.has(v)) continue;
+      const event = events.get(v);
+      if (event === undefined || !GRANT_NEUTRAL_KINDS.has(event.kind)) return false;
+    }
+    return true;
+  }
+}
+
+function withdraw(index: SnapshotIndex, revoked: { subject: ChangeSubject; modelId: string }): number {
+  const holder = `${HOLDER_PREFIX[revoked.subject.type]}${revoked.subject.id}`;
+  const granted = index.grantsOf.get(holder);
+  const at = granted?.indexOf(revoked.modelId) ?? -1;
+  // Not there: the lists were read after the revocation, and so were the entries built from them.
+  if (!granted || at < 0) return 0;
+  index.grantsOf.set(holder, granted.filter((_, i) => i !== at));
+  let changed = 0;
+  for (const owner of ownersOf(index, revoked.subject)) {
+    const entry = index.principals.get(owner);
+    if (!entry) continue;
+    const models = modelsFromIndex(index, owner, entry);
+    if (models === entry.models) continue;
+    entry.models = models;
+    changed++;
+  }
+  return changed;
+}
+
+/** A principal's usable models from the index's grant and access lists: what principal-entries.ts computes from rows. */
+function modelsFromIndex(index: SnapshotIndex, owner: string, entry: PrincipalEntry): UsableModels {
+  // Names only label the reasons effectiveModelAccess gives, which the snapshot does not keep.
+  const principal: Subject = { kind: entry.kind, id: entry.id, name: "" };
+  const groups: Subject[] = entry.kind === "user" ? (index.groupsOfUser.get(entry.id) ?? []).map((id) => ({ kind: "group", id, name: "" })) : [];
+  const grants: PolicyGrant[] = [];
+  const access: PolicyProviderAccess[] = [];
+  for (const [holder, subject] of [[owner, principal] as const, ...groups.map((g) => [`g:${g.id}`, g] as const)]) {
+    for (const modelId of index.grantsOf.get(holder) ?? []) grants.push({ modelId, subject });
+    for (const row of index.accessOf.get(holder) ?? []) access.push({ providerId: row.providerId, level: row.level, subject });
+  }
+  return index.usable.modelsFor(principal, groups, grants, access);
+}
