@@ -4,7 +4,7 @@ import type { BudgetPeriod } from "../../shared/policy/index.ts";
 import { type BudgetCheck, type Check, checksOf } from "./checks.ts";
 import { admitResult, type Verdict, type WindowState } from "./verdict.ts";
 import { DEFAULT_CONCURRENCY_LEASE_MS, ticketFor, wholeMicros, wholeTokens } from "./tickets.ts";
-import { fits, fitsMicros, secondIndex, SlidingCounter, SlidingLog, WINDOW_SECONDS } from "./windows.ts";
+import { fits, fitsMicros, MINUTE_MS, secondIndex, seedFromCounter, SlidingCounter, SlidingLog, WINDOW_SECONDS } from "./windows.ts";
 
 interface ScopeCounters {
   requests: SlidingCounter;
@@ -66,7 +66,11 @@ export function createMemoryAdmission(options: { concurrencyLeaseMs?: number } =
         }
       } else if (check.kind === "requestLog") {
         const log = logOf(counters, check.windowMs);
-        const count = log.prune(now);
+        let count = log.prune(now);
+        if (count === 0 && check.windowMs === MINUTE_MS && counters.requests.total > 0) {
+          log.seed(seedFromCounter(counters.requests.newestFirst(), check.limit, now, check.windowMs));
+          count = log.size;
+        }
         if (verdict.failed < 0 && !fits(count, 1, check.limit)) {
           verdict.failed = i;
           verdict.waitMs = check.limit < 1 ? check.windowMs : log.freesInMs(count + 1 - check.limit, now);

@@ -214,6 +214,35 @@ local function freesIn(c, amount)
   return W * 1000
 end
 
+-- An empty minute log whose requests-per-minute counter (same scope, the limit was above the log's range until now)
+-- still holds seconds in the window takes the newest limit of them as entries (windows.ts seedFromCounter).
+local function seedFromCounter(key, limit, span)
+  local state = rateRead((string.gsub(key, 'rlog%d+$', 'rpm')))
+  local latest, current = tonumber(state[2]), tonumber(state[3])
+  if not latest or not current then return 0 end
+  local seconds = { { latest, current } }
+  local history, pos = state[5] or '', 1
+  local older = {}
+  while pos < #history do
+    local second, count = struct.unpack(ENTRY, history, pos)
+    older[#older + 1] = { second, count }
+    pos = pos + ENTRY_SIZE
+  end
+  for i = #older, 1, -1 do seconds[#seconds + 1] = older[i] end
+  local added = 0
+  for _, entry in ipairs(seconds) do
+    local at = math.min(entry[1] * 1000 + 999, now)
+    if at <= now - span or added >= limit then break end
+    for i = 1, entry[2] do
+      if added >= limit then break end
+      added = added + 1
+      redis.call('ZADD', key, at, 'seed:' .. entry[1] .. ':' .. i)
+    end
+  end
+  if added > 0 then redis.call('PEXPIRE', key, span * 2) end
+  return added
+end
+
 local failed = -1
 local waitMs = 0
 local budgets = {}
@@ -235,6 +264,7 @@ for c = 1, #KEYS do
     local span = tonumber(ARGV[base + 3])
     redis.call('ZREMRANGEBYSCORE', key, '-inf', now - span)
     local count = redis.call('ZCARD', key)
+    if count == 0 and span == W * 1000 and limit >= 1 then count = seedFromCounter(key, limit, span) end
     totals[c] = count
     if failed < 0 and count >= limit then
       failed = c - 1

@@ -85,6 +85,11 @@ export class SlidingCounter {
     this.total += applied;
   }
 
+  /** The counted seconds and their counts, newest first, as stored (without sliding). */
+  newestFirst(): Array<[second: number, count: number]> {
+    return [...this.counts].filter(([, count]) => count > 0).sort((a, b) => b[0] - a[0]);
+  }
+
   /** Milliseconds until `amount` units have left the window (oldest first); a full window when they never will. */
   freesInMs(amount: number, nowMs: number): number {
     if (amount <= 0) return 0;
@@ -112,6 +117,11 @@ export class SlidingLog {
     return this.times.length;
   }
 
+  /** Adds entries at these times (any order). */
+  seed(times: readonly number[]): void {
+    for (const at of times) this.add(at);
+  }
+
   add(nowMs: number): void {
     // Callers' clocks may disagree a little: keep the log sorted.
     let at = this.times.length;
@@ -129,6 +139,25 @@ export class SlidingLog {
     const entry = this.times[amount - 1];
     return entry === undefined ? this.windowMs : entry + this.windowMs - nowMs;
   }
+}
+
+/**
+ * A request limit that drops to EXACT_MINUTE_LIMIT or below moves from the per-second counter to the log, which starts
+ * empty: without the counter's history a client that just sent thousands would get the new limit again at once. So a
+ * minute log found empty is seeded from the counter's seconds still in its window, each request at the last moment of
+ * its second (never earlier than it was), newest first and no more than `limit` of them: the newest `limit` decide
+ * every verdict and wait until they leave. Returns the times to add. (A limit raised above it the other way starts
+ * the counter empty: a loosening, which can let the minute hold the old log's count beyond the new limit.)
+ */
+export function seedFromCounter(seconds: ReadonlyArray<readonly [second: number, count: number]>, limit: number, nowMs: number, windowMs: number): number[] {
+  const times: number[] = [];
+  for (const [second, count] of seconds) {
+    const at = Math.min(second * 1000 + 999, nowMs);
+    if (at <= nowMs - windowMs) break;
+    for (let i = 0; i < count && times.length < limit; i++) times.push(at);
+    if (times.length >= limit) break;
+  }
+  return times;
 }
 
 /** A limit admits `cost` more when it stays within the limit and the window is not already full (cost 0 included). */

@@ -130,6 +130,24 @@ describe.each(engines)("$name admission", ({ rig }) => {
     expect((await a.admit([limited], none, start + 70_000)).ok).toBe(true);
   });
 
+  it("a request limit lowered from the counted range into the log's keeps the minute's history: a client already past the new limit is refused at once", async () => {
+    const { a, b } = await rig();
+    const start = Math.floor(Date.now() / 1000) * 1000;
+    // 30 requests in three seconds under a limit counted per second, ten per second, on both instances.
+    for (let i = 0; i < 30; i++) expect((await (i % 2 ? b : a).admit([bucket("user:lowered", { rpm: 5_000 })], none, start + i * 100)).ok).toBe(true);
+    const lowered = bucket("user:lowered", { rpm: 10 });
+    // The newest ten count from the end of their second (start + 2999) until they leave the window.
+    expect(await b.admit([lowered], none, start + 5_000)).toMatchObject({ ok: false, reason: "rate_limited", retryAfterSeconds: 58 });
+    expect((await a.admit([lowered], none, start + 62_998)).ok).toBe(false);
+    expect((await a.admit([lowered], none, start + 62_999)).ok).toBe(true);
+    // Within the new limit, the history leaves room for the rest.
+    for (let i = 0; i < 30; i++) await a.admit([bucket("user:lowered-some", { rpm: 5_000 })], none, start + i * 100);
+    const roomy = bucket("user:lowered-some", { rpm: 40 });
+    const results = [];
+    for (let i = 0; i < 12; i++) results.push(await (i % 2 ? b : a).admit([roomy], none, start + 5_000 + i));
+    expect(results.map((r) => r.ok)).toEqual([...Array(10).fill(true), false, false]);
+  });
+
   // Small request limits are a log; token minutes (and request limits above EXACT_MINUTE_LIMIT) count in 1 s slots.
   it.each([
     { counted: "requests (log)", spec: { rpm: 30 }, estimate: none },
