@@ -1,15 +1,18 @@
 // The changes a data plane enforces from their events alone, before the re-read that applies every event in version
-// order: key revocations, lowered limits and budgets, revoked grants. Each only narrows what is allowed, and each is
-// applied again after every swap until a snapshot covers it, so a snapshot read before the change cannot undo it.
+// order: key revocations, disabled users and virtual accounts, lowered limits and budgets, revoked grants. Each only
+// narrows what is allowed, and each is applied again after every swap until a snapshot covers it, so a snapshot read
+// before the change cannot undo it.
 import type { ChangeEvent } from "../../control-plane/events/change-event.ts";
 import type { Snapshot } from "../contracts.ts";
 import { EarlyCaps } from "./early-caps.ts";
+import { EarlyDisables } from "./early-disables.ts";
 import { EarlyGrantRevocations } from "./early-grant-revocations.ts";
 import { EarlyRevocations } from "./early-revocations.ts";
 import type { SnapshotIndex } from "./snapshot-index.ts";
 
 export class EarlyChanges {
   private readonly keys = new EarlyRevocations();
+  private readonly disables = new EarlyDisables();
   private readonly caps = new EarlyCaps();
   private readonly grants = new EarlyGrantRevocations();
 
@@ -19,10 +22,12 @@ export class EarlyChanges {
    */
   arrived(event: ChangeEvent, version: bigint, snapshot: Snapshot, index: SnapshotIndex | null, events: ReadonlyMap<bigint, ChangeEvent>): void {
     const key = this.keys.note(event, version);
+    const disable = this.disables.note(event, version);
     const caps = this.caps.note(event, version);
     const grant = this.grants.note(event, version);
     if (!index) return;
     if (key) this.keys.applyTo(snapshot.keysByHash, index.hashByKeyId, snapshot.version);
+    if (disable) this.disables.applyTo(snapshot.keysByHash, index, snapshot.version);
     if (caps) this.caps.applyTo(index, snapshot.version);
     if (grant) this.grants.applyTo(index, snapshot.version, events);
   }
@@ -30,6 +35,7 @@ export class EarlyChanges {
   /** Applies what `snapshot` does not cover yet to it (just before it is served), and forgets what it covers. */
   reapply(snapshot: Snapshot, index: SnapshotIndex, events: ReadonlyMap<bigint, ChangeEvent>): void {
     this.keys.applyTo(snapshot.keysByHash, index.hashByKeyId, snapshot.version);
+    this.disables.applyTo(snapshot.keysByHash, index, snapshot.version);
     this.caps.applyTo(index, snapshot.version);
     this.grants.applyTo(index, snapshot.version, events);
   }

@@ -46,6 +46,8 @@ const M = {
   revokeGrant: `mutation ($id: ID!) { r: revokeGrant(id: $id) { ... on ModelGrant { id } ${E} } }`,
   setLimit: `mutation ($input: SetRateLimitInput!) { r: setRateLimit(input: $input) { ... on RateLimit { id } ${E} } }`,
   setBudget: `mutation ($input: SetBudgetInput!) { r: setBudget(input: $input) { ... on Budget { id } ${E} } }`,
+  disableUser: `mutation ($id: ID!) { r: disableUser(id: $id) { ... on User { id } ${E} } }`,
+  enableUser: `mutation ($id: ID!) { r: enableUser(id: $id) { ... on User { id } ${E} } }`,
 };
 
 async function mutate(query: string, variables: Record<string, unknown>): Promise<any> {
@@ -145,6 +147,31 @@ describe("changes enforced from their events, before any read", () => {
 
     await reconnectAndCompare(user.entry, other.entry);
     expect(slugs(user.entry())).toEqual([both.slug]);
+  });
+
+  it("a disabled user's keys are refused at once, and come back only with the re-read after they are enabled", async () => {
+    const user = await member();
+    const other = await member();
+    const { secret } = await mutate(M.createKey, { input: { userId: user.id, name: unique("second"), scopes: ["INFERENCE"] } });
+    const second = hashApiKey(secret);
+    await until(() => sync.current().keysByHash.has(second), "the second key is served", 5_000);
+    const keysOf = (id: string) => [...sync.current().keysByHash.values()].filter((k) => k.principal.id === id).length;
+    // The two announced keys, and the one userWithKey wrote (read along with them).
+    const served = keysOf(user.id);
+    expect(served).toBe(3);
+    const othersKeys = keysOf(other.id);
+
+    proxy.cut("refuse");
+    await mutate(M.disableUser, { id: user.id });
+    await until(() => keysOf(user.id) === 0, "every key of the disabled user is refused without a read", 2_000);
+    expect(keysOf(other.id)).toBe(othersKeys);
+    await mutate(M.enableUser, { id: user.id });
+    await sleep(50);
+    expect(keysOf(user.id)).toBe(0);
+
+    proxy.restore();
+    await sync.refresh();
+    expect(keysOf(user.id)).toBe(served);
   });
 
   it("a revoked grant behind a change its event cannot describe (a new grant) waits for the re-read", async () => {
