@@ -1,6 +1,7 @@
 // The Redis scripts and the in-process engine implement the same rules twice: on random traffic (simulated clock,
 // random limits, settles bigger and smaller than the reservation, pauses longer than a window) they must give the same
-// verdicts, Retry-After and x-ratelimit-* headers, request for request.
+// verdicts, Retry-After and x-ratelimit-* headers, request for request, also when a request limit moves between the
+// per-second counter and the exact log (the log then takes the counter's history).
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import fc from "fast-check";
@@ -23,7 +24,9 @@ afterAll(async () => {
 
 type Step =
   | { op: "admit"; afterMs: number; tokens: number; micros: number; withKey: boolean }
-  | { op: "settle"; pick: number; tokens: number; micros: number };
+  | { op: "settle"; pick: number; tokens: number; micros: number }
+  /** The user's request limit changes (as a snapshot swap would change its bucket). */
+  | { op: "limit"; rpm: number };
 
 const limitsArb = fc.record({
   user: fc.record({
@@ -82,13 +85,16 @@ async function agreeOn(limits: Limits, steps: Step[], burst: boolean): Promise<v
   const prefix = `tollgate-test:agree:${run}:`;
   const memory = createMemoryAdmission();
   const shared = createRedisAdmission(redis, { timeoutMs: 5_000, rateLimitFailMode: "closed", budgetFailMode: "closed", keyPrefix: prefix });
-  const { user, key } = bucketsOf(limits, run);
+  let { user, key } = bucketsOf(limits, run);
   const open: { memory: AdmissionTicket; redis: AdmissionTicket }[] = [];
   // Mid-second, so second boundaries fall inside the run.
   let now = Math.floor(Date.now() / 1000) * 1000 + 437;
   try {
     for (const group of burst ? runsOf(steps) : steps.map((step) => [step])) {
-      if (group[0]!.op === "admit") {
+      const first = group[0]!;
+      if (first.op === "limit") {
+        user = { ...user, requestsPerMinute: first.rpm };
+      } else if (first.op === "admit") {
         const calls = (group as Extract<Step, { op: "admit" }>[]).map((step) => {
           now += step.afterMs;
           return { at: now, buckets: step.withKey ? [user, key] : [user], estimate: { tokens: step.tokens, micros: BigInt(step.micros) } };
@@ -133,6 +139,15 @@ describe("the Redis and the in-process admission engines agree", () => {
   it("on random traffic against random limits", async () => {
     await fc.assert(
       fc.asyncProperty(limitsArb, fc.array(stepArb, { minLength: 5, maxLength: 40 }), (limits, steps) => agreeOn(limits, steps, false)),
+      { numRuns: RUNS },
+    );
+  }, 120_000);
+
+  it("when the request limit moves between the per-second counter (above 1,000/min) and the exact log", async () => {
+    const limitStep = fc.record({ op: fc.constant("limit" as const), rpm: fc.oneof(fc.integer({ min: 0, max: 8 }), fc.integer({ min: 1_001, max: 1_004 })) });
+    const steps = fc.array(fc.oneof({ weight: 6, arbitrary: stepArb }, { weight: 1, arbitrary: limitStep }), { minLength: 10, maxLength: 60 });
+    await fc.assert(
+      fc.asyncProperty(limitsArb, steps, (limits, list) => agreeOn(limits, list, false)),
       { numRuns: RUNS },
     );
   }, 120_000);
