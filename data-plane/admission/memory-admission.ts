@@ -4,7 +4,7 @@ import type { BudgetPeriod } from "../../shared/policy/index.ts";
 import { type BudgetCheck, type Check, checksOf } from "./checks.ts";
 import { admitResult, type Verdict, type WindowState } from "./verdict.ts";
 import { DEFAULT_CONCURRENCY_LEASE_MS, ticketFor, wholeMicros, wholeTokens } from "./tickets.ts";
-import { fits, fitsMicros, MINUTE_MS, secondIndex, seedFromCounter, SlidingCounter, SlidingLog, WINDOW_SECONDS } from "./windows.ts";
+import { counterFromLog, fits, fitsMicros, MINUTE_MS, secondIndex, seedFromCounter, SlidingCounter, SlidingLog, WINDOW_SECONDS } from "./windows.ts";
 
 interface ScopeCounters {
   requests: SlidingCounter;
@@ -59,6 +59,8 @@ export function createMemoryAdmission(options: { concurrencyLeaseMs?: number } =
       if (check.kind === "requests" || check.kind === "tokens") {
         const counter = counters[check.kind];
         seconds[i] = counter.slide(index);
+        const log = check.kind === "requests" && counter.total === 0 ? counters.logs.get(MINUTE_MS) : undefined;
+        if (log && log.prune(now) > 0) for (const [second, count] of counterFromLog(log.entries(), seconds[i]!)) counter.add(second, count);
         const cost = check.kind === "requests" ? 1 : ticket.reservedTokens;
         if (verdict.failed < 0 && !fits(counter.total, cost, check.limit)) {
           verdict.failed = i;

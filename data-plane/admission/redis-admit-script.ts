@@ -161,7 +161,29 @@ local totals, seconds, currents, oldests, histories, moved = {}, {}, {}, {}, {},
 -- back once a minute by RATE_TTL (180 s), a hash outlives every second it holds by 60 s or more.
 local renew = {}
 
-local function slide(c, key)
+-- A requests-per-minute counter with nothing in its window, whose exact log (same scope: the limit was in the log's
+-- range until now) holds requests of the last minute, starts from them, per second (windows.ts counterFromLog).
+local function seedFromLog(c, key)
+  local entries = redis.call('ZRANGEBYSCORE', (string.gsub(key, ':rpm$', ':rlog' .. W * 1000)), '(' .. (now - W * 1000), '+inf', 'WITHSCORES')
+  if #entries == 0 then return end
+  local counts, order = {}, {}
+  for i = 2, #entries, 2 do
+    local second = math.min(math.floor(tonumber(entries[i]) / 1000), index)
+    if not counts[second] then
+      counts[second] = 0
+      order[#order + 1] = second
+    end
+    counts[second] = counts[second] + 1
+  end
+  local total, history = 0, ''
+  for _, second in ipairs(order) do
+    total = total + counts[second]
+    if second < index then history = history .. struct.pack(ENTRY, second, counts[second]) end
+  end
+  totals[c], currents[c], oldests[c], histories[c] = total, counts[index] or 0, order[1], history
+end
+
+local function slide(c, key, kind)
   local state = rateRead(key)
   local latest = tonumber(state[2])
   local total = tonumber(state[1]) or 0
@@ -180,6 +202,7 @@ local function slide(c, key)
   if not latest or index - latest > W then
     if latest then rateDelete(key) end
     totals[c], seconds[c], currents[c], oldests[c], histories[c], moved[c], renew[c] = 0, index, 0, index, '', true, true
+    if kind == 'r' then seedFromLog(c, key) end
     return
   end
   local history = state[5] or ''
@@ -252,7 +275,7 @@ for c = 1, #KEYS do
   local kind = ARGV[base + 1]
   local limit = tonumber(ARGV[base + 2])
   if kind == 'r' or kind == 't' then
-    slide(c, key)
+    slide(c, key, kind)
     local total = totals[c]
     local cost = tokens
     if kind == 'r' then cost = 1 end

@@ -133,6 +133,11 @@ export class SlidingLog {
     return this.times.length;
   }
 
+  /** The admission times held, oldest first (prune first for only those in the window). */
+  entries(): readonly number[] {
+    return this.times;
+  }
+
   /** Milliseconds until `amount` entries have left the window; a full window when the limit is 0. */
   freesInMs(amount: number, nowMs: number): number {
     if (amount <= 0) return 0;
@@ -146,8 +151,7 @@ export class SlidingLog {
  * empty: without the counter's history a client that just sent thousands would get the new limit again at once. So a
  * minute log found empty is seeded from the counter's seconds still in its window, each request at the last moment of
  * its second (never earlier than it was), newest first and no more than `limit` of them: the newest `limit` decide
- * every verdict and wait until they leave. Returns the times to add. (A limit raised above it the other way starts
- * the counter empty: a loosening, which can let the minute hold the old log's count beyond the new limit.)
+ * every verdict and wait until they leave. Returns the times to add. The other way, counterFromLog.
  */
 export function seedFromCounter(seconds: ReadonlyArray<readonly [second: number, count: number]>, limit: number, nowMs: number, windowMs: number): number[] {
   const times: number[] = [];
@@ -158,6 +162,20 @@ export function seedFromCounter(seconds: ReadonlyArray<readonly [second: number,
     if (times.length >= limit) break;
   }
   return times;
+}
+
+/**
+ * A request limit raised above EXACT_MINUTE_LIMIT moves from the log to the per-second counter: a counter with
+ * nothing in its window starts from the log's entries of the last minute, each in its second (a time ahead of
+ * `index` in it), so the minute still holds no more than the new limit.
+ */
+export function counterFromLog(times: readonly number[], index: number): Array<[second: number, count: number]> {
+  const counts = new Map<number, number>();
+  for (const at of times) {
+    const second = Math.min(Math.floor(at / 1000), index);
+    counts.set(second, (counts.get(second) ?? 0) + 1);
+  }
+  return [...counts];
 }
 
 /** A limit admits `cost` more when it stays within the limit and the window is not already full (cost 0 included). */

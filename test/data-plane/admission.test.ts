@@ -148,6 +148,15 @@ describe.each(engines)("$name admission", ({ rig }) => {
     expect(results.map((r) => r.ok)).toEqual([...Array(10).fill(true), false, false]);
   });
 
+  it("a request limit raised from the log's range above it keeps the minute's history: the minute still holds no more than the new limit", async () => {
+    const { a, b } = await rig();
+    const start = Math.floor(Date.now() / 1000) * 1000;
+    for (let i = 0; i < 8; i++) expect((await a.admit([bucket("user:raised", { rpm: 8 })], none, start + i * 300)).ok).toBe(true);
+    const raised = bucket("user:raised", { rpm: 1_001 });
+    const results = await Promise.all(Array.from({ length: 1_000 }, (_, i) => (i % 2 ? b : a).admit([raised], none, start + 5_000)));
+    expect(admitted(results)).toBe(993);
+  });
+
   // Small request limits are a log; token minutes (and request limits above EXACT_MINUTE_LIMIT) count in 1 s slots.
   it.each([
     { counted: "requests (log)", spec: { rpm: 30 }, estimate: none },
