@@ -20,7 +20,7 @@ export interface ChangeOutcome<T> {
   before?: unknown;
   after?: unknown;
   /** What the change event carries besides its target, for data planes to act on before they re-read (change-event.ts). */
-  detail?: Pick<ChangeEvent, "caps" | "revokedGrant">;
+  detail?: Pick<ChangeEvent, "caps" | "revokedGrant" | "removedAccess">;
 }
 
 export async function commitChange<T>(ctx: Context, spec: ChangeSpec<T>): Promise<T> {

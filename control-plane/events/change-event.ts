@@ -17,6 +17,8 @@ export interface ChangeEvent {
   caps?: ChangedCaps;
   /** grant.revoke: what the deleted grant gave to whom, so a data plane can withdraw it before it re-reads. */
   revokedGrant?: { subject: ChangeSubject; modelId: string };
+  /** providerAccess.remove: whose access to which provider went, so a data plane can withdraw it before it re-reads. */
+  removedAccess?: { subject: ChangeSubject; providerId: string };
 }
 
 /** Whom a limit, budget or grant belongs to (the audit label's type and id). */

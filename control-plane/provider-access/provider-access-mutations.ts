@@ -7,7 +7,7 @@ import type { Tx } from "../db/client.ts";
 import { mutationErrors } from "../error-types.ts";
 import { NotFoundError } from "../errors.ts";
 import { findProviderOrThrow } from "../lookups.ts";
-import { requireSubject, SubjectInput, type SubjectRef, subjectSchema } from "../subjects/subject.ts";
+import { changeSubject, requireSubject, SubjectInput, type SubjectRef, subjectSchema } from "../subjects/subject.ts";
 import { isUuid, parseInput, uuid } from "../validation.ts";
 import { AccessLevelEnum } from "./provider-access-type.ts";
 
@@ -79,7 +79,7 @@ builder.mutationFields((t) => ({
         run: async (tx) => {
           const before = await accessAuditView(tx, id);
           const access = await tx.providerAccess.delete({ ...query, where: { id } });
-          return { result: access, targetId: id, before };
+          return { result: access, targetId: id, before, detail: { removedAccess: { subject: changeSubject(before.subject), providerId: before.providerId } } };
         },
       });
     },

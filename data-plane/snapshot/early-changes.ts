@@ -1,35 +1,35 @@
 // The changes a data plane enforces from their events alone, before the re-read that applies every event in version
-// order: key revocations, disabled users and virtual accounts, lowered limits and budgets, revoked grants. Each only
-// narrows what is allowed, and each is applied again after every swap until a snapshot covers it, so a snapshot read
-// before the change cannot undo it.
+// order: key revocations, disabled users and virtual accounts, lowered limits and budgets, revoked grants and removed
+// provider access. Each only narrows what is allowed, and each is applied again after every swap until a snapshot
+// covers it, so a snapshot read before the change cannot undo it.
 import type { ChangeEvent } from "../../control-plane/events/change-event.ts";
 import type { Snapshot } from "../contracts.ts";
 import { EarlyCaps } from "./early-caps.ts";
 import { EarlyDisables } from "./early-disables.ts";
-import { EarlyGrantRevocations } from "./early-grant-revocations.ts";
 import { EarlyRevocations } from "./early-revocations.ts";
+import { EarlyWithdrawals } from "./early-withdrawals.ts";
 import type { SnapshotIndex } from "./snapshot-index.ts";
 
 export class EarlyChanges {
   private readonly keys = new EarlyRevocations();
   private readonly disables = new EarlyDisables();
   private readonly caps = new EarlyCaps();
-  private readonly grants = new EarlyGrantRevocations();
+  private readonly withdrawals = new EarlyWithdrawals();
 
   /**
    * Notes `event` and, when it is one of these changes and a snapshot is built, applies it to `snapshot` now.
-   * `events`: those received and not yet applied by a re-read, by version (a revoked grant may need to know them).
+   * `events`: those received and not yet applied by a re-read, by version (a withdrawal may need to know them).
    */
   arrived(event: ChangeEvent, version: bigint, snapshot: Snapshot, index: SnapshotIndex | null, events: ReadonlyMap<bigint, ChangeEvent>): void {
     const key = this.keys.note(event, version);
     const disable = this.disables.note(event, version);
     const caps = this.caps.note(event, version);
-    const grant = this.grants.note(event, version);
+    const withdrawal = this.withdrawals.note(event, version);
     if (!index) return;
     if (key) this.keys.applyTo(snapshot.keysByHash, index.hashByKeyId, snapshot.version);
     if (disable) this.disables.applyTo(snapshot.keysByHash, index, snapshot.version);
     if (caps) this.caps.applyTo(index, snapshot.version);
-    if (grant) this.grants.applyTo(index, snapshot.version, events);
+    if (withdrawal) this.withdrawals.applyTo(index, snapshot.version, events);
   }
 
   /** Applies what `snapshot` does not cover yet to it (just before it is served), and forgets what it covers. */
@@ -37,6 +37,6 @@ export class EarlyChanges {
     this.keys.applyTo(snapshot.keysByHash, index.hashByKeyId, snapshot.version);
     this.disables.applyTo(snapshot.keysByHash, index, snapshot.version);
     this.caps.applyTo(index, snapshot.version);
-    this.grants.applyTo(index, snapshot.version, events);
+    this.withdrawals.applyTo(index, snapshot.version, events);
   }
 }

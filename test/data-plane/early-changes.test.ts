@@ -46,6 +46,11 @@ const M = {
   revokeGrant: `mutation ($id: ID!) { r: revokeGrant(id: $id) { ... on ModelGrant { id } ${E} } }`,
   setLimit: `mutation ($input: SetRateLimitInput!) { r: setRateLimit(input: $input) { ... on RateLimit { id } ${E} } }`,
   setBudget: `mutation ($input: SetBudgetInput!) { r: setBudget(input: $input) { ... on Budget { id } ${E} } }`,
+  createProvider: `mutation ($input: CreateProviderInput!) { r: createProvider(input: $input) { ... on Provider { id } ${E} } }`,
+  addProviderModel: `mutation ($input: AddProviderModelInput!) { r: addProviderModel(input: $input) { ... on ProviderModel { id } ${E} } }`,
+  addModelRoute: `mutation ($input: AddModelRouteInput!) { r: addModelRoute(input: $input) { ... on Model { id } ${E} } }`,
+  setAccess: `mutation ($input: SetProviderAccessInput!) { r: setProviderAccess(input: $input) { ... on ProviderAccess { id } ${E} } }`,
+  removeAccess: `mutation ($id: ID!) { r: removeProviderAccess(id: $id) { ... on ProviderAccess { id } ${E} } }`,
   disableUser: `mutation ($id: ID!) { r: disableUser(id: $id) { ... on User { id } ${E} } }`,
   enableUser: `mutation ($id: ID!) { r: enableUser(id: $id) { ... on User { id } ${E} } }`,
 };
@@ -172,6 +177,48 @@ describe("changes enforced from their events, before any read", () => {
     proxy.restore();
     await sync.refresh();
     expect(keysOf(user.id)).toBe(served);
+  });
+
+  it("removed provider access is withdrawn at once, from a user and from every member of a group", async () => {
+    const user = await member();
+    const other = await member();
+    const team = await group(user.id, other.id);
+    const provider = await mutate(M.createProvider, { input: { name: unique("provider"), kind: "openai", baseUrl: "http://127.0.0.1:9/v1", credentials: "sk-test" } });
+    const upstream = await mutate(M.addProviderModel, { input: { providerId: provider.id, upstreamName: "m", inputPricePerMTok: "1", outputPricePerMTok: "2" } });
+    const routed = await model();
+    await mutate(M.addModelRoute, { input: { modelId: routed.id, providerModelId: upstream.id } });
+    const direct = (await mutate(M.setAccess, { input: { providerId: provider.id, subject: { userId: user.id }, level: "USER" } })).id as string;
+    const shared = (await mutate(M.setAccess, { input: { providerId: provider.id, subject: { groupId: team }, level: "USER" } })).id as string;
+    await until(() => user.entry().models.has(routed.slug) && other.entry().models.has(routed.slug), "the provider's model is served through access", 5_000);
+
+    proxy.cut("refuse");
+    await mutate(M.removeAccess, { id: direct });
+    await mutate(M.removeAccess, { id: shared });
+    await until(() => !user.entry().models.has(routed.slug) && !other.entry().models.has(routed.slug), "the access is withdrawn from every member without a read", 2_000);
+
+    await reconnectAndCompare(user.entry, other.entry);
+    expect(user.entry().models.has(routed.slug)).toBe(false);
+  });
+
+  it("a provider access removed while a group still has it keeps the provider's models", async () => {
+    const user = await member();
+    const team = await group(user.id);
+    const provider = await mutate(M.createProvider, { input: { name: unique("provider"), kind: "openai", baseUrl: "http://127.0.0.1:9/v1", credentials: "sk-test" } });
+    const upstream = await mutate(M.addProviderModel, { input: { providerId: provider.id, upstreamName: "m", inputPricePerMTok: "1", outputPricePerMTok: "2" } });
+    const routed = await model();
+    await mutate(M.addModelRoute, { input: { modelId: routed.id, providerModelId: upstream.id } });
+    const direct = (await mutate(M.setAccess, { input: { providerId: provider.id, subject: { userId: user.id }, level: "USER" } })).id as string;
+    await mutate(M.setAccess, { input: { providerId: provider.id, subject: { groupId: team }, level: "USER" } });
+    await until(() => user.entry().models.has(routed.slug), "the provider's model is served through access", 5_000);
+    const delivered = await eventsDelivered(user.id);
+
+    proxy.cut("refuse");
+    await mutate(M.removeAccess, { id: direct });
+    await delivered();
+    expect(user.entry().models.has(routed.slug)).toBe(true);
+
+    await reconnectAndCompare(user.entry);
+    expect(user.entry().models.has(routed.slug)).toBe(true);
   });
 
   it("a revoked grant behind a change its event cannot describe (a new grant) waits for the re-read", async () => {

@@ -1,9 +1,10 @@
-// Revoked grants taken from their change events the moment they arrive, ahead of the re-read that applies each event
-// in version order. The event names the grant's subject and model; the model leaves the grant lists the snapshot's
-// index keeps per principal and group, and each affected principal's usable models are recomputed from those lists
-// with the same functions a build uses (a model still granted through a group, or reached through provider access,
-// stays). That is exact only while the lists are current, so a revocation is applied only when every event between the
-// snapshot and it cannot have changed anyone's grants, access or groups; otherwise the re-read applies it as before.
+// Revoked grants and removed provider access taken from their change events the moment they arrive, ahead of the
+// re-read that applies each event in version order. The event names the row's subject and its model (or provider);
+// it leaves the grant (or access) lists the snapshot's index keeps per principal and group, and each affected
+// principal's usable models are recomputed from those lists with the same functions a build uses (a model still
+// granted through a group, or reached through other access, stays). That is exact only while the lists are current, so
+// a withdrawal is applied only when every event between the snapshot and it cannot have changed anyone's grants, access
+// or groups; otherwise the re-read applies it as before.
 import { z } from "zod";
 import type { ChangeEvent, ChangeSubject } from "../../control-plane/events/change-event.ts";
 import type { PolicyGrant, PolicyProviderAccess, Subject } from "../../shared/policy/index.ts";
@@ -11,10 +12,12 @@ import type { PrincipalEntry } from "../contracts.ts";
 import { ownersOf, type SnapshotIndex } from "./snapshot-index.ts";
 import type { UsableModels } from "./usable-models.ts";
 
-const revokedSchema = z.object({
-  subject: z.object({ type: z.enum(["User", "Group", "VirtualAccount"]), id: z.string() }),
-  modelId: z.string(),
-});
+const subjectSchema = z.object({ type: z.enum(["User", "Group", "VirtualAccount"]), id: z.string() });
+const grantSchema = z.object({ subject: subjectSchema, modelId: z.string() });
+const accessSchema = z.object({ subject: subjectSchema, providerId: z.string() });
+
+/** A grant (modelId) or a provider-access row (providerId) taken from a subject. */
+type Withdrawal = { subject: ChangeSubject; modelId: string; providerId?: undefined } | { subject: ChangeSubject; providerId: string; modelId?: undefined };
 
 /** Changes that never touch grants, provider access, memberships or the catalogue (keys, limits, budgets). */
 const GRANT_NEUTRAL_KINDS: ReadonlySet<string> = new Set(["API_KEY", "LIMIT", "BUDGET"]);
@@ -24,23 +27,27 @@ const MAX_LOOKBEHIND = 1_000n;
 const HOLDER_PREFIX: Record<ChangeSubject["type"], string> = { User: "u:", Group: "g:", VirtualAccount: "v:" };
 const byVersion = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
 
-export class EarlyGrantRevocations {
-  /** Version → the grant its event revoked, kept until a snapshot at that version (or later) is served. */
-  private readonly pending = new Map<bigint, { subject: ChangeSubject; modelId: string }>();
+export class EarlyWithdrawals {
+  /** Version → what its event took away, kept until a snapshot at that version (or later) is served. */
+  private readonly pending = new Map<bigint, Withdrawal>();
 
-  /** Notes `event` if it revokes a grant it names in full; returns whether it did. */
+  /** Notes `event` if it revokes a grant or removes provider access and names the row in full; returns whether it did. */
   note(event: ChangeEvent, version: bigint): boolean {
-    if (event.action !== "grant.revoke" || event.revokedGrant === undefined) return false;
-    const parsed = revokedSchema.safeParse(event.revokedGrant);
-    if (!parsed.success) return false;
+    const parsed =
+      event.action === "grant.revoke" && event.revokedGrant !== undefined
+        ? grantSchema.safeParse(event.revokedGrant)
+        : event.action === "providerAccess.remove" && event.removedAccess !== undefined
+          ? accessSchema.safeParse(event.removedAccess)
+          : null;
+    if (!parsed?.success) return false;
     this.pending.set(version, parsed.data);
     return true;
   }
 
   /**
-   * Withdraws the noted grants the snapshot does not cover yet, in version order, as far as each one's predecessors
+   * Applies the noted withdrawals the snapshot does not cover yet, in version order, as far as each one's predecessors
    * allow (`events`: the events received and not yet applied, by version), and forgets those it covers. Applied again
-   * after every swap: a snapshot read before a revocation (a full rebuild that started earlier) cannot bring the grant
+   * after every swap: a snapshot read before a withdrawal (a full rebuild that started earlier) cannot bring the row
    * back, and one waiting for its predecessors is applied once they are. Returns how many principals changed.
    */
   applyTo(index: SnapshotIndex, snapshotVersion: bigint, events: ReadonlyMap<bigint, ChangeEvent>): number {
@@ -50,14 +57,14 @@ export class EarlyGrantRevocations {
         this.pending.delete(version);
         continue;
       }
-      // A later revocation has this one's predecessors too.
+      // A later withdrawal has this one's predecessors too.
       if (!this.exactAfter(snapshotVersion, version, events)) break;
       changed += withdraw(index, this.pending.get(version)!);
     }
     return changed;
   }
 
-  /** Whether the index's grant lists, with the noted revocations before `version` applied, are the database's at `version - 1`. */
+  /** Whether the index's lists, with the noted withdrawals before `version` applied, are the database's at `version - 1`. */
   private exactAfter(snapshotVersion: bigint, version: bigint, events: ReadonlyMap<bigint, ChangeEvent>): boolean {
     if (version - snapshotVersion > MAX_LOOKBEHIND) return false;
     for (let v = snapshotVersion + 1n; v < version; v++) {
@@ -69,15 +76,22 @@ export class EarlyGrantRevocations {
   }
 }
 
-function withdraw(index: SnapshotIndex, revoked: { subject: ChangeSubject; modelId: string }): number {
-  const holder = `${HOLDER_PREFIX[revoked.subject.type]}${revoked.subject.id}`;
-  const granted = index.grantsOf.get(holder);
-  const at = granted?.indexOf(revoked.modelId) ?? -1;
-  // Not there: the lists were read after the revocation, and so were the entries built from them.
-  if (!granted || at < 0) return 0;
-  index.grantsOf.set(holder, granted.filter((_, i) => i !== at));
+function withdraw(index: SnapshotIndex, withdrawal: Withdrawal): number {
+  const holder = `${HOLDER_PREFIX[withdrawal.subject.type]}${withdrawal.subject.id}`;
+  // Not there: the lists were read after the change, and so were the entries built from them.
+  if (withdrawal.modelId !== undefined) {
+    const granted = index.grantsOf.get(holder);
+    const at = granted?.indexOf(withdrawal.modelId) ?? -1;
+    if (!granted || at < 0) return 0;
+    index.grantsOf.set(holder, granted.filter((_, i) => i !== at));
+  } else {
+    const access = index.accessOf.get(holder);
+    const at = access?.findIndex((row) => row.providerId === withdrawal.providerId) ?? -1;
+    if (!access || at < 0) return 0;
+    index.accessOf.set(holder, access.filter((_, i) => i !== at));
+  }
   let changed = 0;
-  for (const owner of ownersOf(index, revoked.subject)) {
+  for (const owner of ownersOf(index, withdrawal.subject)) {
     const entry = index.principals.get(owner);
     if (!entry) continue;
     const models = modelsFromIndex(index, owner, entry);
