@@ -17,10 +17,15 @@ export class EarlyChanges {
   private readonly withdrawals = new EarlyWithdrawals();
 
   /**
-   * Notes `event` and, when it is one of these changes and a snapshot is built, applies it to `snapshot` now.
-   * `events`: those received and not yet applied by a re-read, by version (a withdrawal may need to know them).
+   * The kind of every event received beyond the snapshot, by version: a withdrawal is exact only behind kinds that
+   * cannot change grants, access or groups. Kept apart from the sync's queue, which a failed read empties, so that it
+   * still holds during a database outage, when acting early matters most.
    */
-  arrived(event: ChangeEvent, version: bigint, snapshot: Snapshot, index: SnapshotIndex | null, events: ReadonlyMap<bigint, ChangeEvent>): void {
+  private readonly kinds = new Map<bigint, string>();
+
+  /** Notes `event` and, when it is one of these changes and a snapshot is built, applies it to `snapshot` now. */
+  arrived(event: ChangeEvent, version: bigint, snapshot: Snapshot, index: SnapshotIndex | null): void {
+    this.kinds.set(version, event.kind);
     const key = this.keys.note(event, version);
     const disable = this.disables.note(event, version);
     const caps = this.caps.note(event, version);
@@ -29,14 +34,15 @@ export class EarlyChanges {
     if (key) this.keys.applyTo(snapshot.keysByHash, index.hashByKeyId, snapshot.version);
     if (disable) this.disables.applyTo(snapshot.keysByHash, index, snapshot.version);
     if (caps) this.caps.applyTo(index, snapshot.version);
-    if (withdrawal) this.withdrawals.applyTo(index, snapshot.version, events);
+    if (withdrawal) this.withdrawals.applyTo(index, snapshot.version, this.kinds);
   }
 
   /** Applies what `snapshot` does not cover yet to it (just before it is served), and forgets what it covers. */
-  reapply(snapshot: Snapshot, index: SnapshotIndex, events: ReadonlyMap<bigint, ChangeEvent>): void {
+  reapply(snapshot: Snapshot, index: SnapshotIndex): void {
+    for (const version of this.kinds.keys()) if (version <= snapshot.version) this.kinds.delete(version);
     this.keys.applyTo(snapshot.keysByHash, index.hashByKeyId, snapshot.version);
     this.disables.applyTo(snapshot.keysByHash, index, snapshot.version);
     this.caps.applyTo(index, snapshot.version);
-    this.withdrawals.applyTo(index, snapshot.version, events);
+    this.withdrawals.applyTo(index, snapshot.version, this.kinds);
   }
 }

@@ -46,11 +46,11 @@ export class EarlyWithdrawals {
 
   /**
    * Applies the noted withdrawals the snapshot does not cover yet, in version order, as far as each one's predecessors
-   * allow (`events`: the events received and not yet applied, by version), and forgets those it covers. Applied again
+   * allow (`kinds`: the kind of every event received beyond the snapshot, by version), and forgets those it covers. Applied again
    * after every swap: a snapshot read before a withdrawal (a full rebuild that started earlier) cannot bring the row
    * back, and one waiting for its predecessors is applied once they are. Returns how many principals changed.
    */
-  applyTo(index: SnapshotIndex, snapshotVersion: bigint, events: ReadonlyMap<bigint, ChangeEvent>): number {
+  applyTo(index: SnapshotIndex, snapshotVersion: bigint, kinds: ReadonlyMap<bigint, string>): number {
     let changed = 0;
     for (const version of [...this.pending.keys()].sort(byVersion)) {
       if (version <= snapshotVersion) {
@@ -58,19 +58,19 @@ export class EarlyWithdrawals {
         continue;
       }
       // A later withdrawal has this one's predecessors too.
-      if (!this.exactAfter(snapshotVersion, version, events)) break;
+      if (!this.exactAfter(snapshotVersion, version, kinds)) break;
       changed += withdraw(index, this.pending.get(version)!);
     }
     return changed;
   }
 
   /** Whether the index's lists, with the noted withdrawals before `version` applied, are the database's at `version - 1`. */
-  private exactAfter(snapshotVersion: bigint, version: bigint, events: ReadonlyMap<bigint, ChangeEvent>): boolean {
+  private exactAfter(snapshotVersion: bigint, version: bigint, kinds: ReadonlyMap<bigint, string>): boolean {
     if (version - snapshotVersion > MAX_LOOKBEHIND) return false;
     for (let v = snapshotVersion + 1n; v < version; v++) {
       if (this.pending.has(v)) continue;
-      const event = events.get(v);
-      if (event === undefined || !GRANT_NEUTRAL_KINDS.has(event.kind)) return false;
+      const kind = kinds.get(v);
+      if (kind === undefined || !GRANT_NEUTRAL_KINDS.has(kind)) return false;
     }
     return true;
   }

@@ -99,7 +99,7 @@ export function startSnapshotSync(options: SnapshotSyncOptions): SnapshotSync {
 
   function swap(next: Snapshot, update: "full" | "changes", events: readonly ChangeEvent[] = []) {
     for (const version of pending.keys()) if (version <= next.version) pending.delete(version);
-    if (index) early.reapply(next, index, pending);
+    if (index) early.reapply(next, index);
     // Requests read current() per request, so replacing the reference is the whole (atomic) swap.
     snapshot = next;
     failed = false;
@@ -230,7 +230,7 @@ export function startSnapshotSync(options: SnapshotSyncOptions): SnapshotSync {
     if (version <= snapshot.version) return;
     pending.set(version, event);
     // Ahead of the re-read below, which may wait behind other events or on the database.
-    early.arrived(event, version, snapshot, index, pending);
+    early.arrived(event, version, snapshot, index);
     kick();
   }
 

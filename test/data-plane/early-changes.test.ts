@@ -221,6 +221,22 @@ describe("changes enforced from their events, before any read", () => {
     expect(user.entry().models.has(routed.slug)).toBe(true);
   });
 
+  it("while the database is away, a grant revoked after changes that cannot touch grants (a new key) is still withdrawn at once", async () => {
+    const user = await member();
+    const granted = await model();
+    const grantId = await grant(granted.id, { userId: user.id });
+    await until(() => user.entry().models.has(granted.slug), "the grant is served", 5_000);
+
+    proxy.cut("refuse");
+    // Its re-read fails while cut off; the sync gives up on the queued events until it can rebuild.
+    await mutate(M.createKey, { input: { userId: user.id, name: unique("during"), scopes: ["INFERENCE"] } });
+    await sleep(100);
+    await mutate(M.revokeGrant, { id: grantId });
+    await until(() => !user.entry().models.has(granted.slug), "the grant is withdrawn without a read", 2_000);
+
+    await reconnectAndCompare(user.entry);
+  });
+
   it("a revoked grant behind a change its event cannot describe (a new grant) waits for the re-read", async () => {
     const user = await member();
     const [kept, added] = [await model(), await model()];
