@@ -8,11 +8,11 @@ import { z } from "zod";
 import type { ChangedCaps, ChangeEvent } from "../../control-plane/events/change-event.ts";
 import { BUDGET_PERIODS, type BudgetPeriod, LIMIT_DIMENSIONS, type LimitDimension } from "../../shared/policy/index.ts";
 import type { Bucket } from "../contracts.ts";
-import { ownersOf, type SnapshotIndex } from "./snapshot-index.ts";
+import { changeSubjectSchema, ownersOf, type SnapshotIndex } from "./snapshot-index.ts";
 
 const cap = z.number().int().nonnegative().nullable().optional();
 const capsSchema = z.object({
-  subject: z.object({ type: z.enum(["User", "Group", "VirtualAccount"]), id: z.string() }),
+  subject: changeSubjectSchema,
   limits: z.object({ requestsPerMinute: cap, requestsPerSecond: cap, tokensPerMinute: cap, concurrentRequests: cap }).optional(),
   budget: z.object({ period: z.enum(BUDGET_PERIODS), capMicros: z.string().regex(/^\d{1,30}$/) }).optional(),
 });

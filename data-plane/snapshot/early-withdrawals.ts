@@ -9,12 +9,11 @@ import { z } from "zod";
 import type { ChangeEvent, ChangeSubject } from "../../control-plane/events/change-event.ts";
 import type { PolicyGrant, PolicyProviderAccess, Subject } from "../../shared/policy/index.ts";
 import type { PrincipalEntry } from "../contracts.ts";
-import { ownersOf, type SnapshotIndex } from "./snapshot-index.ts";
+import { changeSubjectSchema, holderKey, ownersOf, type SnapshotIndex } from "./snapshot-index.ts";
 import type { UsableModels } from "./usable-models.ts";
 
-const subjectSchema = z.object({ type: z.enum(["User", "Group", "VirtualAccount"]), id: z.string() });
-const grantSchema = z.object({ subject: subjectSchema, modelId: z.string() });
-const accessSchema = z.object({ subject: subjectSchema, providerId: z.string() });
+const grantSchema = z.object({ subject: changeSubjectSchema, modelId: z.string() });
+const accessSchema = z.object({ subject: changeSubjectSchema, providerId: z.string() });
 
 /** A grant (modelId) or a provider-access row (providerId) taken from a subject. */
 type Withdrawal = { subject: ChangeSubject; modelId: string; providerId?: undefined } | { subject: ChangeSubject; providerId: string; modelId?: undefined };
@@ -24,7 +23,6 @@ const GRANT_NEUTRAL_KINDS: ReadonlySet<string> = new Set(["API_KEY", "LIMIT", "B
 /** Beyond this many events between the snapshot and a revocation, checking them is not worth it: the re-read applies it. */
 const MAX_LOOKBEHIND = 1_000n;
 
-const HOLDER_PREFIX: Record<ChangeSubject["type"], string> = { User: "u:", Group: "g:", VirtualAccount: "v:" };
 const byVersion = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
 
 export class EarlyWithdrawals {
@@ -77,7 +75,7 @@ export class EarlyWithdrawals {
 }
 
 function withdraw(index: SnapshotIndex, withdrawal: Withdrawal): number {
-  const holder = `${HOLDER_PREFIX[withdrawal.subject.type]}${withdrawal.subject.id}`;
+  const holder = holderKey(withdrawal.subject);
   // Not there: the lists were read after the change, and so were the entries built from them.
   if (withdrawal.modelId !== undefined) {
     const granted = index.grantsOf.get(holder);

@@ -1,6 +1,7 @@
 // What a snapshot needs besides itself to take a change without a full rebuild: its catalogue, which keys and
 // memberships it holds for each principal (so members removed since, or of a deleted group, can still be traced), and
 // what each principal and group is granted (so a revoked grant can be withdrawn before the re-read).
+import { z } from "zod";
 import type { ChangeSubject } from "../../control-plane/events/change-event.ts";
 import type { ProviderAccessLevel } from "../../shared/policy/index.ts";
 import type { KeyEntry, PrincipalEntry } from "../contracts.ts";
@@ -89,6 +90,16 @@ export function indexBuilt(index: SnapshotIndex, rows: PrincipalRows, principals
     else index.accessOf.set(holder, [row]);
   }
 }
+
+const HOLDER_PREFIX: Record<ChangeSubject["type"], string> = { User: "u:", Group: "g:", VirtualAccount: "v:" };
+
+/** The key of `subject`'s own rows in the index (`u:`, `g:` or `v:` and its id). */
+export function holderKey(subject: ChangeSubject): string {
+  return `${HOLDER_PREFIX[subject.type]}${subject.id}`;
+}
+
+/** A change event's subject as it arrives from the bus (validated before any of it is used). */
+export const changeSubjectSchema = z.object({ type: z.enum(["User", "Group", "VirtualAccount"]), id: z.string() });
 
 /** The principals (`u:` / `v:` keys) a limit, budget or grant of `subject` applies to: itself, or a group's members. */
 export function ownersOf(index: SnapshotIndex, subject: ChangeSubject): string[] {
