@@ -1,4 +1,5 @@
-// Item 6: time from a committed change (key revoked, grant removed, rate limit lowered) to its enforcement on each of
+// Item 6: time from a committed change (key revoked, grant removed, rate limit lowered, and the other revocations: a
+// user disabled, provider access removed) to its enforcement on each of
 // two data-plane instances under continuous load, on the bench's small policy and on the large dataset. A control plane
 // (control-plane/main.ts, RUN_DATA_PLANE=false) and two data planes (data-plane/main.ts) run as processes of their own
 // on one change-bus channel; this process commits through GraphQL and probes both instances in tight loops.
@@ -21,9 +22,9 @@ const PROBE_INTERVAL_MS = Number(process.env.BENCH_PROPAGATION_PROBE_INTERVAL_MS
 const TARGET_P99_MS = 50;
 const INSTANCES = 2;
 
-type Kind = "key revoked" | "grant removed" | "rate limit lowered";
-const KINDS: readonly Kind[] = ["key revoked", "grant removed", "rate limit lowered"];
-const REFUSAL: Record<Kind, number> = { "key revoked": 401, "grant removed": 403, "rate limit lowered": 429 };
+type Kind = "key revoked" | "grant removed" | "rate limit lowered" | "user disabled" | "provider access removed";
+const KINDS: readonly Kind[] = ["key revoked", "grant removed", "rate limit lowered", "user disabled", "provider access removed"];
+const REFUSAL: Record<Kind, number> = { "key revoked": 401, "grant removed": 403, "rate limit lowered": 429, "user disabled": 401, "provider access removed": 403 };
 const HIGH_LIMIT = 1_000_000_000;
 
 interface PhaseResult {
@@ -56,6 +57,10 @@ const M = {
   grant: `mutation ($input: GrantModelInput!) { r: grantModel(input: $input) { ... on ModelGrant { id } ${E} } }`,
   revokeGrant: `mutation ($id: ID!) { r: revokeGrant(id: $id) { ... on ModelGrant { id } ${E} } }`,
   setLimit: `mutation ($input: SetRateLimitInput!) { r: setRateLimit(input: $input) { ... on RateLimit { id } ${E} } }`,
+  disableUser: `mutation ($id: ID!) { r: disableUser(id: $id) { ... on User { id } ${E} } }`,
+  enableUser: `mutation ($id: ID!) { r: enableUser(id: $id) { ... on User { id } ${E} } }`,
+  setAccess: `mutation ($input: SetProviderAccessInput!) { r: setProviderAccess(input: $input) { ... on ProviderAccess { id } ${E} } }`,
+  removeAccess: `mutation ($id: ID!) { r: removeProviderAccess(id: $id) { ... on ProviderAccess { id } ${E} } }`,
 };
 
 async function mutate(gql: GraphQLClient, query: string, variables: Record<string, unknown>): Promise<any> {
@@ -82,6 +87,8 @@ async function world(gql: GraphQLClient, mockUrl: string, label: string, groupId
   };
   const chat = await model("propagation-chat");
   const granted = await model("propagation-granted");
+  // Reached only through access to the provider: none of the users is granted it.
+  const reached = await model("propagation-reached");
   const user = async (name: string) => {
     const created = await mutate(gql, M.createUser, { input: { email: `${name}-${tag}@bench.test`, name } });
     // On the large dataset the probed users sit in two of its groups (their grants count, no caps of their own).
@@ -89,12 +96,23 @@ async function world(gql: GraphQLClient, mockUrl: string, label: string, groupId
     return created.id as string;
   };
   const key = async (userId: string) => (await mutate(gql, M.createKey, { input: { userId, name: "probe", scopes: ["INFERENCE"] } })) as { secret: string; apiKey: { id: string } };
-  const [keyUser, grantUser, limitUser, loadUser] = [await user("revoked-keys"), await user("revoked-grants"), await user("lowered-limits"), await user("load")];
-  for (const userId of [keyUser, limitUser, loadUser]) await mutate(gql, M.grant, { input: { modelId: chat.id, subject: { userId } } });
+  const [keyUser, grantUser, limitUser, loadUser, disabledUser, accessUser] = [
+    await user("revoked-keys"),
+    await user("revoked-grants"),
+    await user("lowered-limits"),
+    await user("load"),
+    await user("disabled"),
+    await user("removed-access"),
+  ];
+  for (const userId of [keyUser, limitUser, loadUser, disabledUser]) await mutate(gql, M.grant, { input: { modelId: chat.id, subject: { userId } } });
   await mutate(gql, M.setLimit, { input: { subject: { userId: limitUser }, requestsPerMinute: HIGH_LIMIT } });
   const grantKey = await key(grantUser);
   const limitKey = await key(limitUser);
   const loadKey = await key(loadUser);
+  const disabledKey = await key(disabledUser);
+  const accessKey = await key(accessUser);
+  const giveAccess = async () => (await mutate(gql, M.setAccess, { input: { providerId: provider.id, subject: { userId: accessUser }, level: "USER" } })).id as string;
+  let accessId = await giveAccess();
   let grantId = (await mutate(gql, M.grant, { input: { modelId: granted.id, subject: { userId: grantUser } } })).id as string;
   const keyIds = new Map<string, string>();
 
@@ -120,6 +138,18 @@ async function world(gql: GraphQLClient, mockUrl: string, label: string, groupId
       // The probes have sent more than one request in the last minute: a limit of 1 a minute refuses the next one.
       commit: () => mutate(gql, M.setLimit, { input: { subject: { userId: limitUser }, requestsPerMinute: 1 } }),
       restore: () => mutate(gql, M.setLimit, { input: { subject: { userId: limitUser }, requestsPerMinute: HIGH_LIMIT } }),
+    },
+    "user disabled": {
+      prepare: async () => ({ key: disabledKey.secret, model: chat.slug }),
+      commit: () => mutate(gql, M.disableUser, { id: disabledUser }),
+      restore: () => mutate(gql, M.enableUser, { id: disabledUser }),
+    },
+    "provider access removed": {
+      prepare: async () => ({ key: accessKey.secret, model: reached.slug }),
+      commit: () => mutate(gql, M.removeAccess, { id: accessId }),
+      restore: async () => {
+        accessId = await giveAccess();
+      },
     },
   };
   return { kinds, chat, loadKey: loadKey.secret };
@@ -260,7 +290,7 @@ async function run(env: BenchEnv): Promise<SectionResult> {
       }
     }
     targets.push({
-      label: `${phase.label} dataset: key revoke, grant removal and lowered limit enforced on every instance within ${TARGET_P99_MS} ms p99 [Kong 5 s, LiteLLM 60 s cache]`,
+      label: `${phase.label} dataset: key revoke, grant removal, lowered limit (and user disabled, access removed) enforced on every instance within ${TARGET_P99_MS} ms p99 [Kong 5 s, LiteLLM 60 s cache]`,
       value: `worst p99 ${signedMs(worst)}`,
       pass: worst <= TARGET_P99_MS,
     });
@@ -279,7 +309,8 @@ async function run(env: BenchEnv): Promise<SectionResult> {
       `Per dataset: a control-plane process (unpinned) and ${INSTANCES} data-plane processes (on core 0; load generators and mock on core 1), one change-bus channel on Redis. ` +
         `Each instance carries a steady load (test/bench/steady-load.ts, ${LOAD_RATE} chat completions a second of another user, open loop) and is probed by this process ` +
         `one request at a time, back to back but at most one every ${PROBE_INTERVAL_MS} ms, on the trial's key (test/bench/instance-probe.ts). ${TRIALS} trials per change, the three kinds taking turns: ` +
-        `a fresh key revoked (revokeApiKey → 401), a user's direct grant removed (revokeGrant → 403), a user's rate limit lowered to 1/min (setRateLimit → 429). ` +
+        `a fresh key revoked (revokeApiKey → 401), a user's direct grant removed (revokeGrant → 403), a user's rate limit lowered to 1/min (setRateLimit → 429), ` +
+        `a user disabled (disableUser → 401; enableUser restores it), a user's access to the provider of a model it is not granted removed (removeProviderAccess → 403). ` +
         `Before each trial both instances answer 200 for the trial's state; the time is from the GraphQL mutation's answer arriving here ("committed") to the first refusal ` +
         `arriving from that instance ("enforced"); a negative time means the instance refused before the control plane's answer got back. The small dataset is the bench's own ` +
         `policy; on the large one the probed users are also members of two of its groups.`,
