@@ -238,7 +238,9 @@ local function freesIn(c, amount)
 end
 
 -- An empty minute log whose requests-per-minute counter (same scope, the limit was above the log's range until now)
--- still holds seconds in the window takes the newest limit of them as entries (windows.ts seedFromCounter).
+-- still holds seconds in the window takes the newest limit of them as entries (windows.ts seedFromCounter). The
+-- counter's key is not in KEYS: it differs from the log's only in its suffix, so it shares the hash tag (the
+-- principal's scope) and sits in the same cluster slot.
 local function seedFromCounter(key, limit, span)
   local state = rateRead((string.gsub(key, 'rlog%d+$', 'rpm')))
   local latest, current = tonumber(state[2]), tonumber(state[3])
