@@ -5,6 +5,7 @@ import type { CredentialCipher } from "../../shared/credential-cipher.ts";
 import type { Snapshot } from "../contracts.ts";
 import { buildKeyEntries } from "./key-entries.ts";
 import { loadPolicyRows } from "./load-policy-rows.ts";
+import { heldGrantsOf } from "./held-grants.ts";
 import { buildPrincipalEntries } from "./principal-entries.ts";
 import { buildCatalogue } from "./route-targets.ts";
 import { createSnapshotIndex, indexBuilt, type SnapshotIndex } from "./snapshot-index.ts";
@@ -25,9 +26,10 @@ export async function buildSnapshotState(prisma: Db, cipher: CredentialCipher, o
   const rows = await loadPolicyRows(prisma);
   const catalogue = buildCatalogue(rows, cipher, log);
   const index = createSnapshotIndex(catalogue, usableModelsCache(catalogue));
-  const principals = buildPrincipalEntries(rows, catalogue, log, index.usable);
+  const held = heldGrantsOf(rows, catalogue);
+  const principals = buildPrincipalEntries(rows, catalogue, log, index.usable, held);
   const keysByHash = buildKeyEntries(rows, principals, log);
-  indexBuilt(index, rows, principals, keysByHash);
+  indexBuilt(index, rows, principals, keysByHash, held);
   return { snapshot: { version: rows.version, builtAt: Date.now(), keysByHash, modelsBySlug: catalogue.modelsBySlug }, index };
 }
 

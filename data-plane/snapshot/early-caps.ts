@@ -1,11 +1,10 @@
-// Lowered rate limits and budgets taken from their change events the moment they arrive, ahead of the re-read that
-// applies each event in version order. The event carries the caps the change wrote; each affected principal's
+// Lowered rate limits and budgets taken from their change events ahead of the re-read (early-changes.ts). The event carries the caps the change wrote; each affected principal's
 // bucket takes, per dimension, the lower of what it enforces now and the new cap. Effective limits are the strictest of
 // all sources (DESIGN rule 4), so that is exactly the new effective limit when a cap goes down, and changes nothing when
 // one goes up (the re-read raises it). Never looser than what is enforced already, so it is safe in any order, without
 // a read, and while this instance cannot reach Postgres.
 import { z } from "zod";
-import type { ChangedCaps, ChangeEvent } from "../../control-plane/events/change-event.ts";
+import type { ChangeEvent, ChangeSubject } from "../../control-plane/events/change-event.ts";
 import { BUDGET_PERIODS, type BudgetPeriod, LIMIT_DIMENSIONS, type LimitDimension } from "../../shared/policy/index.ts";
 import type { Bucket } from "../contracts.ts";
 import { changeSubjectSchema, ownersOf, type SnapshotIndex } from "./snapshot-index.ts";
@@ -23,47 +22,25 @@ export interface Tightening {
   budget: { period: BudgetPeriod; capMicros: bigint } | null;
 }
 
-export class EarlyCaps {
-  /** Version → the caps its event set, kept until a snapshot at that version (or later) is served. */
-  private readonly pending = new Map<bigint, { subject: ChangedCaps["subject"]; tightening: Tightening }>();
-
-  /** Notes `event` if it carries caps that can be read (anything else is left to the re-read); returns whether it did. */
-  note(event: ChangeEvent, version: bigint): boolean {
-    if (event.caps === undefined) return false;
-    const parsed = capsSchema.safeParse(event.caps);
-    if (!parsed.success) return false;
-    const { subject, limits, budget } = parsed.data;
-    const tightening: Tightening = { limits: {}, budget: budget ? { period: budget.period, capMicros: BigInt(budget.capMicros) } : null };
-    for (const dimension of LIMIT_DIMENSIONS) {
-      const value = limits?.[dimension];
-      if (value != null) tightening.limits[dimension] = value;
-    }
-    this.pending.set(version, { subject, tightening });
-    return true;
+/** The subject and what `event`'s caps lower, or null when it carries none that can be read (left to the re-read). */
+export function capsOf(event: ChangeEvent): { subject: ChangeSubject; tightening: Tightening } | null {
+  if (event.caps === undefined) return null;
+  const parsed = capsSchema.safeParse(event.caps);
+  if (!parsed.success) return null;
+  const { subject, limits, budget } = parsed.data;
+  const tightening: Tightening = { limits: {}, budget: budget ? { period: budget.period, capMicros: BigInt(budget.capMicros) } : null };
+  for (const dimension of LIMIT_DIMENSIONS) {
+    const value = limits?.[dimension];
+    if (value != null) tightening.limits[dimension] = value;
   }
+  return { subject, tightening };
+}
 
-  /**
-   * Lowers the buckets of the principals the noted caps apply to (replacing each bucket object: requests in flight keep
-   * theirs), and forgets those the snapshot's version covers. Applied again after every swap, so a snapshot read before
-   * the change (a full rebuild that started earlier) cannot bring the old cap back. Returns how many buckets changed.
-   */
-  applyTo(index: SnapshotIndex, snapshotVersion: bigint): number {
-    let changed = 0;
-    for (const [version, { subject, tightening }] of this.pending) {
-      if (version <= snapshotVersion) {
-        this.pending.delete(version);
-        continue;
-      }
-      for (const owner of ownersOf(index, subject)) {
-        const entry = index.principals.get(owner);
-        if (!entry) continue;
-        const bucket = tightenBucket(entry.bucket, tightening);
-        if (bucket === entry.bucket) continue;
-        entry.bucket = bucket;
-        changed++;
-      }
-    }
-    return changed;
+/** Lowers the buckets of the principals the caps apply to (replacing each bucket object: requests in flight keep theirs). */
+export function tightenPrincipals(index: SnapshotIndex, subject: ChangeSubject, tightening: Tightening): void {
+  for (const owner of ownersOf(index, subject)) {
+    const entry = index.principals.get(owner);
+    if (entry) entry.bucket = tightenBucket(entry.bucket, tightening);
   }
 }
 

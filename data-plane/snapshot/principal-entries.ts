@@ -10,22 +10,28 @@ import {
   type EffectiveBudgets,
   type EffectiveLimits,
   type LimitSource,
-  type PolicyGrant,
-  type PolicyProviderAccess,
   type Subject,
 } from "../../shared/policy/index.ts";
 import type { Bucket, PrincipalEntry } from "../contracts.ts";
 import { groupByOwner, type PrincipalRows } from "./load-policy-rows.ts";
+import { type HeldGrants, heldGrantsOf, policyAccessOf } from "./held-grants.ts";
 import type { Catalogue } from "./route-targets.ts";
 import { type UsableModelsCache, usableModelsCache } from "./usable-models.ts";
 
 /** Keyed like the row index: `u:<userId>` or `v:<virtualAccountId>`. */
 export type PrincipalsByOwner = Map<string, PrincipalEntry>;
 
-/** `usable` lets later partial builds share the models maps of the full build (same catalogue, same profiles). */
-export function buildPrincipalEntries(rows: PrincipalRows, catalogue: Catalogue, log: (line: string) => void, usable: UsableModelsCache = usableModelsCache(catalogue)): PrincipalsByOwner {
-  const grants = groupByOwner(rows.grants);
-  const access = groupByOwner(rows.providerAccess);
+/**
+ * `usable` lets later partial builds share the models maps of the full build (same catalogue, same profiles); `held` is
+ * the rows' grants and access by holder, which the caller also gives the index.
+ */
+export function buildPrincipalEntries(
+  rows: PrincipalRows,
+  catalogue: Catalogue,
+  log: (line: string) => void,
+  usable: UsableModelsCache = usableModelsCache(catalogue),
+  held: HeldGrants = heldGrantsOf(rows, catalogue),
+): PrincipalsByOwner {
   const limits = groupByOwner(rows.rateLimits);
   const budgets = groupByOwner(rows.budgets);
   const groupsOfUser = groupsByUser(rows);
@@ -38,13 +44,10 @@ export function buildPrincipalEntries(rows: PrincipalRows, catalogue: Catalogue,
   for (const { owner, subject, groups } of principals) {
     // The principal's own rows first, so on a tie the principal is named as the source (shared/policy's contract).
     const holders = [{ key: owner, subject }, ...groups.map((g) => ({ key: `g:${g.id}`, subject: g }))];
-    const policyGrants: PolicyGrant[] = [];
-    const policyAccess: PolicyProviderAccess[] = [];
+    const { grants, access } = policyAccessOf(held, holders);
     const limitSources: LimitSource[] = [];
     const budgetSources: BudgetSource[] = [];
     for (const { key, subject: holder } of holders) {
-      for (const g of grants.get(key) ?? []) policyGrants.push({ modelId: g.modelId, subject: holder });
-      for (const a of access.get(key) ?? []) policyAccess.push({ providerId: a.providerId, level: a.level, subject: holder });
       for (const l of limits.get(key) ?? []) {
         limitSources.push({ subject: holder, limits: limitValuesOf(l) });
       }
@@ -55,7 +58,7 @@ export function buildPrincipalEntries(rows: PrincipalRows, catalogue: Catalogue,
       entries.set(owner, {
         kind: subject.kind === "user" ? "user" : "virtualAccount",
         id: subject.id,
-        models: usable.modelsFor(subject, groups, policyGrants, policyAccess),
+        models: usable.modelsFor(subject, groups, grants, access),
         bucket: bucketOf(scope, effectiveLimits(limitSources), effectiveBudgets(budgetSources)),
       });
     } catch (error) {

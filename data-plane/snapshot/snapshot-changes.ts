@@ -7,6 +7,7 @@ import type { Snapshot } from "../contracts.ts";
 import { changeTargets } from "./change-targets.ts";
 import { buildKeyEntries } from "./key-entries.ts";
 import { loadChangedRows } from "./load-changed-rows.ts";
+import { heldGrantsOf } from "./held-grants.ts";
 import { buildPrincipalEntries } from "./principal-entries.ts";
 import { forgetPrincipal, indexBuilt, type SnapshotIndex } from "./snapshot-index.ts";
 
@@ -33,9 +34,10 @@ export async function applyChanges(
 
   const keysByHash = snapshot.keysByHash;
   for (const owner of changed.owners) forgetPrincipal(index, keysByHash, owner);
-  const principals = buildPrincipalEntries(changed.rows, index.catalogue, log, index.usable);
+  const held = heldGrantsOf(changed.rows, index.catalogue);
+  const principals = buildPrincipalEntries(changed.rows, index.catalogue, log, index.usable, held);
   const keys = buildKeyEntries(changed.rows, principals, log);
   for (const [hash, key] of keys) keysByHash.set(hash, key);
-  indexBuilt(index, changed.rows, principals, keys);
+  indexBuilt(index, changed.rows, principals, keys, held);
   return { version, builtAt: Date.now(), keysByHash, modelsBySlug: snapshot.modelsBySlug };
 }

@@ -3,14 +3,14 @@
 // what each principal and group is granted (so a revoked grant can be withdrawn before the re-read).
 import { z } from "zod";
 import type { ChangeSubject } from "../../control-plane/events/change-event.ts";
-import type { ProviderAccessLevel } from "../../shared/policy/index.ts";
 import type { KeyEntry, PrincipalEntry } from "../contracts.ts";
-import { ownerKeyOf, type PrincipalRows } from "./load-policy-rows.ts";
+import type { HeldGrants } from "./held-grants.ts";
+import type { PrincipalRows } from "./load-policy-rows.ts";
 import type { PrincipalsByOwner } from "./principal-entries.ts";
 import type { Catalogue } from "./route-targets.ts";
 import type { UsableModelsCache } from "./usable-models.ts";
 
-export interface SnapshotIndex {
+export interface SnapshotIndex extends HeldGrants {
   catalogue: Catalogue;
   /** The full build's models maps by access profile, shared with principals rebuilt later. */
   usable: UsableModelsCache;
@@ -23,10 +23,7 @@ export interface SnapshotIndex {
   /** userId → ids of the groups the snapshot counts the user in, and groupId → those members. */
   groupsOfUser: Map<string, string[]>;
   membersOfGroup: Map<string, Set<string>>;
-  /** Holder (`u:`, `g:` or `v:` and its id: principals and groups) → ids of the models granted to it, as last read. */
-  grantsOf: Map<string, string[]>;
-  /** Holder → its provider access rows, as last read. */
-  accessOf: Map<string, Array<{ providerId: string; level: ProviderAccessLevel }>>;
+  // grantsOf / accessOf (HeldGrants): the principals' and groups' lists as last read.
 }
 
 export function createSnapshotIndex(catalogue: Catalogue, usable: UsableModelsCache): SnapshotIndex {
@@ -44,7 +41,7 @@ export function createSnapshotIndex(catalogue: Catalogue, usable: UsableModelsCa
 }
 
 /** Records what a (full or partial) build produced from `rows`; the principals it names must have been forgotten first. */
-export function indexBuilt(index: SnapshotIndex, rows: PrincipalRows, principals: PrincipalsByOwner, keys: Map<string, KeyEntry>): void {
+export function indexBuilt(index: SnapshotIndex, rows: PrincipalRows, principals: PrincipalsByOwner, keys: Map<string, KeyEntry>, held: HeldGrants): void {
   for (const [owner, entry] of principals) index.principals.set(owner, entry);
   for (const [hash, key] of keys) {
     index.hashByKeyId.set(key.keyId, hash);
@@ -66,29 +63,14 @@ export function indexBuilt(index: SnapshotIndex, rows: PrincipalRows, principals
     if (members) members.add(userId);
     else index.membersOfGroup.set(groupId, new Set([userId]));
   }
-  // The rows hold every grant and access row of the groups they list (forgotten principals' went with them).
+  // `held` is complete for every principal and group the rows list (forgotten principals' lists went with them).
   for (const group of rows.groups) {
     index.grantsOf.delete(`g:${group.id}`);
     index.accessOf.delete(`g:${group.id}`);
   }
   const kept = (holder: string) => holder.startsWith("g:") || index.principals.has(holder);
-  for (const grant of rows.grants) {
-    const holder = ownerKeyOf(grant);
-    if (!kept(holder)) continue;
-    // The catalogue's copy of the id: 100k grants name about a hundred models.
-    const modelId = index.catalogue.policyModels.get(grant.modelId)?.id ?? grant.modelId;
-    const list = index.grantsOf.get(holder);
-    if (list) list.push(modelId);
-    else index.grantsOf.set(holder, [modelId]);
-  }
-  for (const access of rows.providerAccess) {
-    const holder = ownerKeyOf(access);
-    if (!kept(holder)) continue;
-    const row = { providerId: access.providerId, level: access.level };
-    const list = index.accessOf.get(holder);
-    if (list) list.push(row);
-    else index.accessOf.set(holder, [row]);
-  }
+  for (const [holder, models] of held.grantsOf) if (kept(holder)) index.grantsOf.set(holder, models);
+  for (const [holder, rows] of held.accessOf) if (kept(holder)) index.accessOf.set(holder, rows);
 }
 
 const HOLDER_PREFIX: Record<ChangeSubject["type"], string> = { User: "u:", Group: "g:", VirtualAccount: "v:" };
@@ -112,12 +94,7 @@ export function ownersOf(index: SnapshotIndex, subject: ChangeSubject): string[]
 export function forgetPrincipal(index: SnapshotIndex, keysByHash: Map<string, KeyEntry>, owner: string): void {
   const entry = index.principals.get(owner);
   if (entry) {
-    for (const hash of index.keyHashes.get(entry) ?? []) {
-      const key = keysByHash.get(hash);
-      if (key?.principal !== entry) continue;
-      keysByHash.delete(hash);
-      index.hashByKeyId.delete(key.keyId);
-    }
+    dropKeysOf(index, keysByHash, entry);
     index.keyHashes.delete(entry);
     index.principals.delete(owner);
   }
@@ -127,4 +104,18 @@ export function forgetPrincipal(index: SnapshotIndex, keysByHash: Map<string, Ke
   const userId = owner.slice(2);
   for (const groupId of index.groupsOfUser.get(userId) ?? []) index.membersOfGroup.get(groupId)?.delete(userId);
   index.groupsOfUser.delete(userId);
+}
+
+/** Takes a principal's keys out of the key map and the key-id index (the entry and its index rows stay). */
+export function dropKeysOf(index: SnapshotIndex, keysByHash: Map<string, KeyEntry>, entry: PrincipalEntry): void {
+  for (const hash of index.keyHashes.get(entry) ?? []) {
+    const key = keysByHash.get(hash);
+    if (key?.principal === entry) dropKey(index, keysByHash, hash, key.keyId);
+  }
+}
+
+/** Takes one key out of the key map and the key-id index. */
+export function dropKey(index: SnapshotIndex, keysByHash: Map<string, KeyEntry>, hash: string, keyId: string): void {
+  keysByHash.delete(hash);
+  index.hashByKeyId.delete(keyId);
 }

@@ -2,9 +2,9 @@
 // applied to it incrementally (snapshot-changes.ts: only the principals they touch are re-read); a gap in versions
 // that does not fill within GAP_WAIT_MS, a catalogue change, a reconnect or a periodic version check that finds the
 // database elsewhere triggers a full rebuild, so no update is lost. One piece of work runs at a time; events arriving
-// meanwhile are batched; a failed build or batch keeps the old snapshot serving and the next check retries. Key
-// revocations, lowered limits and budgets, and revoked grants are also taken from their events the moment they arrive,
-// before any read (early-changes.ts).
+// meanwhile are batched; a failed build or batch keeps the old snapshot serving and the next check retries. Changes
+// that only narrow what is allowed (revoked keys, disabled principals, lowered caps, withdrawn grants and access) are
+// also taken from their events the moment they arrive, before any read (early-changes.ts).
 import type { Db } from "../../control-plane/db/client.ts";
 import type { ChangeEvent } from "../../control-plane/events/change-event.ts";
 import type { ChangeBus } from "../../control-plane/events/pubsub.ts";

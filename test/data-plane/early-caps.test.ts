@@ -1,8 +1,8 @@
-// tightenBucket and EarlyCaps.note: which caps an event lowers, and which events are left to the re-read.
+// tightenBucket and capsOf: which caps an event lowers, and which events are left to the re-read.
 import { describe, expect, it } from "vitest";
 import type { ChangeEvent } from "../../control-plane/events/change-event.ts";
 import type { Bucket } from "../../data-plane/contracts.ts";
-import { EarlyCaps, tightenBucket } from "../../data-plane/snapshot/early-caps.ts";
+import { capsOf, tightenBucket } from "../../data-plane/snapshot/early-caps.ts";
 
 const bucket = (): Bucket => ({
   scope: "user:u1",
@@ -43,12 +43,11 @@ describe("tightenBucket", () => {
   });
 });
 
-describe("EarlyCaps.note", () => {
+describe("capsOf", () => {
   it("takes well-formed caps, and leaves events without them, or with caps it cannot read, to the re-read", () => {
-    const caps = new EarlyCaps();
-    expect(caps.note(event({ subject: { type: "Group", id: "g1" }, limits: { ...noLimits, requestsPerMinute: 3 } }), 8n)).toBe(true);
-    expect(caps.note(event({ subject: { type: "User", id: "u1" }, budget: { period: "MONTHLY", capMicros: "2500000" } }), 9n)).toBe(true);
-    expect(caps.note(event(undefined), 10n)).toBe(false);
+    expect(capsOf(event({ subject: { type: "Group", id: "g1" }, limits: { ...noLimits, requestsPerMinute: 3 } }))).not.toBeNull();
+    expect(capsOf(event({ subject: { type: "User", id: "u1" }, budget: { period: "MONTHLY", capMicros: "2500000" } }))).not.toBeNull();
+    expect(capsOf(event(undefined))).toBeNull();
     for (const bad of [
       { subject: { type: "ApiKey", id: "k1" }, limits: noLimits },
       { subject: { type: "User", id: "u1" }, limits: { ...noLimits, requestsPerMinute: -1 } },
@@ -57,7 +56,7 @@ describe("EarlyCaps.note", () => {
       { subject: { type: "User", id: "u1" }, budget: { period: "DAILY", capMicros: "1e6" } },
       "caps",
     ]) {
-      expect(caps.note(event(bad), 11n)).toBe(false);
+      expect(capsOf(event(bad))).toBeNull();
     }
   });
 });
