@@ -66,6 +66,11 @@ export const configSchema = z.object({
   /** When Redis cannot be reached: rate limits fail open (admit, counted in a metric), budgets fail closed (503). */
   RATE_LIMIT_FAIL_MODE: z.enum(["open", "closed"], { error: "RATE_LIMIT_FAIL_MODE must be open or closed" }).default("open"),
   BUDGET_FAIL_MODE: z.enum(["open", "closed"], { error: "BUDGET_FAIL_MODE must be open or closed" }).default("closed"),
+  /**
+   * With Redis: requests of high limits (over 1,000 a minute, tokens and budgets with room for 200 such requests) are
+   * admitted from quota leases, most without a round trip to Redis (data-plane/admission/admission-leases.ts).
+   */
+  ADMISSION_LEASES: flag.default(true),
   /** How long an admission decision may wait for Redis before the fail mode applies. */
   REDIS_TIMEOUT_MS: z.coerce.number().int().min(1).max(60_000).default(200),
   UPSTREAM_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(1).default(5_000),

@@ -2,6 +2,7 @@
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { Admission, AdmissionTicket, AdmitResult, Bucket } from "../contracts.ts";
+import { createLeaseBook, type LeaseCounters, type LeaseDeltas, leaseUnitsAllowed } from "./admission-leases.ts";
 import { type Check, checksOf, hasBudgets, hasRateLimits } from "./checks.ts";
 import { ADMIT_MANY_SCRIPT, SETTLE_MANY_SCRIPT } from "./redis-admit-script.ts";
 import { createScriptBatcher } from "./script-batcher.ts";
@@ -26,6 +27,11 @@ export interface RedisAdmissionOptions {
   onDegraded?: (kind: DegradedKind, error: Error) => void;
   /** How long a concurrency slot outlives an instance that crashed before settling. Default 15 minutes. */
   concurrencyLeaseMs?: number;
+  /**
+   * Admit requests of high limits from quota leases (admission-leases.ts): most then cost no round trip. Off by
+   * default here, so the engine alone is what the admission tests see; the data plane turns it on (ADMISSION_LEASES).
+   */
+  leases?: boolean;
 }
 
 /**
@@ -93,6 +99,7 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
   const settling = new Set<Promise<unknown>>();
   // A replay is rare and may outlive its admit's record: it derives the checks from the ticket again.
   const replay = createSettleReplay((failed) => settleCounted(failed.ticket, countedOf(failed.ticket), failed.actual, failed), () => redis.status === "ready");
+  const book = options.leases === true ? createLeaseBook({ send: sendLease, onLost: (error) => report("settle_failed", error) }) : null;
 
   function countedOf(ticket: AdmissionTicket): Counted {
     const checks = checksOf(ticket.buckets, ticket.at);
@@ -119,14 +126,34 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
     return { ok: true, ticket, headers: {} };
   }
 
-  async function admit(buckets: Bucket[], estimate: { tokens: number; micros: bigint }, now: number): Promise<AdmitResult> {
+  /** `leased` false: this request asks Redis for itself alone (a lease it waited for was not opened). */
+  async function admit(buckets: Bucket[], estimate: { tokens: number; micros: bigint }, now: number, leased = true): Promise<AdmitResult> {
     const ticket = ticketFor(`${instance}.${++sequence}`, buckets, estimate, now);
     const checks = checksOf(buckets, now);
     if (checks.length === 0) return admitResult({ failed: -1, waitMs: 0, requests: null, tokens: null }, checks, ticket);
+    const most = book === null || !leased ? 0 : leaseUnitsAllowed(checks, ticket.reservedTokens, ticket.reservedMicros);
+    if (book !== null && most >= 2) {
+      const local = book.take(buckets, ticket, now);
+      if (local !== null) return local;
+      // Requests arriving while a lease for the same buckets is being counted wait for it rather than ask too; when
+      // it was not opened (near or over a limit) they ask side by side, as without leases, not one after another.
+      const inFlight = book.acquiring(buckets);
+      if (inFlight !== undefined) return admit(buckets, estimate, Date.now(), await inFlight);
+    }
     if (redis.status !== "ready") return degraded(buckets, ticket, new Error(`Redis is not connected (${redis.status})`));
+    const units = book !== null && most >= 2 ? book.unitsWanted(buckets, most) : 1;
+    const acquired = units >= 2 ? book!.startAcquiring(buckets) : null;
+    try {
+      return await admitCounted(buckets, ticket, checks, units, now);
+    } finally {
+      acquired?.();
+    }
+  }
 
+  /** One admit in Redis: of this request alone (units 1), or of a lease of up to `units` requests like it. */
+  async function admitCounted(buckets: Bucket[], ticket: AdmissionTicket, checks: Check[], units: number, now: number): Promise<AdmitResult> {
     const counted: Counted = { checks, keys: checks.map((check) => counterKey(keyPrefix, buckets, check)) };
-    const args: (string | number)[] = [secondIndex(now), now, ticket.reservedTokens, ticket.reservedMicros.toString(), ticket.id, leaseMs, RATE_TTL_MS];
+    const args: (string | number)[] = [secondIndex(now), now, ticket.reservedTokens, ticket.reservedMicros.toString(), ticket.id, leaseMs, RATE_TTL_MS, units];
     for (const check of checks) {
       if (check.kind === "budget") args.push("b", check.capMicros.toString(), check.windowEnd ?? 0);
       else args.push(KIND_CODES[check.kind], check.limit, check.kind === "requestLog" ? check.windowMs : 0);
@@ -141,6 +168,8 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
         requests: windowState(reply[2]!, reply[3]!, reply[4]!),
         tokens: windowState(reply[5]!, reply[6]!, reply[7]!),
       };
+      const granted = reply[8]!;
+      if (verdict.failed < 0 && granted >= 2) return book!.open({ id: ticket.id, ...counted, at: now }, ticket, verdict, granted);
       if (verdict.failed < 0) pending.set(ticket, counted);
       return admitResult(verdict, checks, ticket);
     } catch (error) {
@@ -148,7 +177,11 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
       // lost with its connection leaves that unknown: free the slot it may hold (spend and tokens stay counted).
       call?.then(
         (late) => {
-          if (late[0]! < 0) void track(settleCounted(ticket, counted, { tokens: 0, micros: 0n }));
+          if (late[0]! >= 0) return;
+          const granted = late[8]!;
+          if (granted < 2) return void track(settleCounted(ticket, counted, { tokens: 0, micros: 0n }));
+          const all = { requests: -granted, tokens: -granted * ticket.reservedTokens, micros: -BigInt(granted) * ticket.reservedMicros };
+          void track(sendLease({ id: ticket.id, ...counted, at: now }, all).catch((lost: unknown) => report("settle_failed", lost)));
         },
         (lost: unknown) => {
           if (!neverSent(lost)) replay.add({ ticket, actual: { tokens: 0, micros: 0n }, releaseOnly: true });
@@ -159,6 +192,7 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
   }
 
   async function settle(ticket: AdmissionTicket, actual: { tokens: number; micros: bigint }): Promise<void> {
+    if (book?.settle(ticket, actual) === true) return;
     // Deleting first makes a second (or concurrent) settle of the same ticket a no-op.
     const counted = pending.get(ticket);
     if (counted === undefined) return;
@@ -200,6 +234,7 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
         wholeMicros(actual.micros).toString(),
         ticket.id,
         RATE_TTL_MS,
+        0,
       ];
       for (const check of checks) args.push(KIND_CODES[check.kind], check.kind === "budget" ? (check.windowEnd ?? 0) : 0);
       await withTimeout(settles.call(keys, args), timeoutMs);
@@ -217,10 +252,31 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
     }
   }
 
+  /**
+   * One settle of a lease: requests it hands back, and tokens and spend corrected, in the second it was counted in.
+   * Rejects when Redis did not take it; the lease book decides what to send again (admission-leases.ts).
+   */
+  async function sendLease(lease: LeaseCounters, deltas: LeaseDeltas): Promise<void> {
+    if (redis.status !== "ready") throw new Error(`Redis is not connected (${redis.status})`);
+    const args: (string | number)[] = [
+      secondIndex(lease.at),
+      secondIndex(Date.now()),
+      deltas.tokens,
+      deltas.micros.toString(),
+      wholeMicros(deltas.micros).toString(),
+      lease.id,
+      RATE_TTL_MS,
+      deltas.requests,
+    ];
+    for (const check of lease.checks) args.push(KIND_CODES[check.kind], check.kind === "budget" ? (check.windowEnd ?? 0) : 0);
+    await withTimeout(settles.call(lease.keys, args), timeoutMs);
+  }
+
   return {
     admit,
     settle,
     async close() {
+      await book?.close();
       await Promise.allSettled([...settling]);
       replay.stop();
       redis.off("error", ignoreConnectionError);

@@ -152,6 +152,8 @@ local micros = ARGV[4]
 local ticket = ARGV[5]
 local lease = tonumber(ARGV[6])
 local ttl = tonumber(ARGV[7])
+local units = tonumber(ARGV[8])
+local HEAD = 8
 ${HISTORY}
 -- Per minute check c: count in window, the second a new count goes into (the newest second seen, when this caller's
 -- clock is behind another instance's), the count already in it, the oldest counted second, the history before it,
@@ -268,19 +270,48 @@ local function seedFromCounter(key, limit, span)
   return added
 end
 
+-- Every minute counter slides first, so that a lease (units > 1) can see how much room each one has.
+for c = 1, #KEYS do
+  local kind = ARGV[HEAD + (c - 1) * 3 + 1]
+  if kind == 'r' or kind == 't' then slide(c, KEYS[c], kind) end
+end
+
+-- A lease (admission-leases.ts) asks for up to units requests at once, each with this request's estimates, and gets
+-- as many as every check has room for; at least one, so that a lease with no room is refused by the checks below
+-- exactly as a single request would be. Leases never carry per-second, exact-log or concurrency checks.
+if units > 1 then
+  local spend = tonumber(micros)
+  for c = 1, #KEYS do
+    local base = HEAD + (c - 1) * 3
+    local kind = ARGV[base + 1]
+    local limit = tonumber(ARGV[base + 2])
+    local each, room = 0, 0
+    if kind == 'r' then
+      each, room = 1, limit - totals[c]
+    elseif kind == 't' then
+      each, room = tokens, limit - totals[c]
+    elseif kind == 'b' then
+      each, room = spend, limit - tonumber(redis.call('GET', KEYS[c]) or '0')
+    end
+    if each > 0 then units = math.min(units, math.floor(room / each)) end
+  end
+  if units < 1 then units = 1 end
+  tokens = tokens * units
+  micros = string.format('%.0f', spend * units)
+end
+
 local failed = -1
 local waitMs = 0
 local budgets = {}
 for c = 1, #KEYS do
   local key = KEYS[c]
-  local base = 7 + (c - 1) * 3
+  local base = HEAD + (c - 1) * 3
   local kind = ARGV[base + 1]
   local limit = tonumber(ARGV[base + 2])
   if kind == 'r' or kind == 't' then
-    slide(c, key, kind)
     local total = totals[c]
     local cost = tokens
-    if kind == 'r' then cost = 1 end
+    if kind == 'r' then cost = units end
     if failed < 0 and not (total < limit and total + cost <= limit) then
       failed = c - 1
       if cost > limit then waitMs = W * 1000 else waitMs = freesIn(c, math.max(1, total + cost - limit)) end
@@ -315,7 +346,7 @@ local spend = tonumber(micros)
 local reserved = {}
 for _, c in ipairs(budgets) do
   local key = KEYS[c]
-  local cap = tonumber(ARGV[7 + (c - 1) * 3 + 2])
+  local cap = tonumber(ARGV[HEAD + (c - 1) * 3 + 2])
   if failed >= 0 or spend == 0 then
     if failed >= 0 and c - 1 > failed then break end
     local used = tonumber(redis.call('GET', key) or '0')
@@ -337,7 +368,7 @@ for _, c in ipairs(budgets) do
 end
 if failed < 0 then
   for _, entry in ipairs(reserved) do
-    local ends = tonumber(ARGV[7 + (entry[1] - 1) * 3 + 3])
+    local ends = tonumber(ARGV[HEAD + (entry[1] - 1) * 3 + 3])
     if entry[2] == spend and ends > 0 then redis.call('PEXPIREAT', KEYS[entry[1]], ends) end
   end
 end
@@ -345,13 +376,13 @@ end
 local admitted = failed < 0
 for c = 1, #KEYS do
   local key = KEYS[c]
-  local base = 7 + (c - 1) * 3
+  local base = HEAD + (c - 1) * 3
   local kind = ARGV[base + 1]
   if kind == 'r' or kind == 't' then
     local cost = 0
     if admitted then
       cost = tokens
-      if kind == 'r' then cost = 1 end
+      if kind == 'r' then cost = units end
     end
     if cost > 0 then
       totals[c], currents[c] = totals[c] + cost, currents[c] + cost
@@ -377,31 +408,32 @@ end
 local function tightest(tokensDimension)
   local best, bestLimit, bestRemaining
   for c = 1, #KEYS do
-    local kind = ARGV[7 + (c - 1) * 3 + 1]
+    local kind = ARGV[HEAD + (c - 1) * 3 + 1]
     if (kind == 't') == tokensDimension and (kind == 't' or kind == 'r' or kind == 's') then
-      local limit = tonumber(ARGV[7 + (c - 1) * 3 + 2])
+      local limit = tonumber(ARGV[HEAD + (c - 1) * 3 + 2])
       local remaining = math.max(0, limit - totals[c])
       if not best or remaining < bestRemaining then best, bestLimit, bestRemaining = c, limit, remaining end
     end
   end
   if not best then return -1, 0, 0 end
   if totals[best] <= 0 then return bestLimit, bestRemaining, 0 end
-  if ARGV[7 + (best - 1) * 3 + 1] == 's' then
+  if ARGV[HEAD + (best - 1) * 3 + 1] == 's' then
     local entry = redis.call('ZRANGE', KEYS[best], 0, 0, 'WITHSCORES')
-    return bestLimit, bestRemaining, tonumber(entry[2]) + tonumber(ARGV[7 + (best - 1) * 3 + 3]) - now
+    return bestLimit, bestRemaining, tonumber(entry[2]) + tonumber(ARGV[HEAD + (best - 1) * 3 + 3]) - now
   end
   return bestLimit, bestRemaining, (oldests[best] + W + 1) * 1000 - now
 end
 
 local rLimit, rRemaining, rReset = tightest(false)
 local tLimit, tRemaining, tReset = tightest(true)
-return { failed, waitMs, rLimit, rRemaining, rReset, tLimit, tRemaining, tReset }
+return { failed, waitMs, rLimit, rRemaining, rReset, tLimit, tRemaining, tReset, units }
 `;
 
 /**
- * Keys: one per tokens / concurrency / budget check of the ticket, derived again from ticket.buckets and ticket.at.
+ * Keys: one per tokens / concurrency / budget check of the ticket, derived again from ticket.buckets and ticket.at;
+ * a lease's settle (admission-leases.ts) also names its requests-per-minute counters, to hand back requests it did not use.
  * ARGV: reservation second, current second (only consulted when the hash is gone), token delta, micros delta, actual micros, ticket id, rate ttl ms,
- *   then per check: kind, window end ms.
+ *   request delta, then per check: kind, window end ms.
  * A token count moves by the delta but never below what its second holds; a reservation second already out of the
  * window is left alone. A budget counter that is gone (its window ended, or Redis lost it) gets the actual spend and
  * its expiry again, so an ended window's key disappears at once.
@@ -415,15 +447,16 @@ local microsDelta = ARGV[4]
 local actualMicros = ARGV[5]
 local ticket = ARGV[6]
 local ttl = tonumber(ARGV[7])
+local requestDelta = tonumber(ARGV[8])
 ${HISTORY}
-local function settleTokens(key)
+local function settleCount(key, change)
   local state = rateRead(key)
   local latest = tonumber(state[2])
   local total = tonumber(state[1]) or 0
   local newest = tonumber(state[3])
   if not latest then
-    if tokenDelta > 0 and second >= current - W then
-      rateWrite(key, 'n', tokenDelta, 'l', second, 'c', tokenDelta, 'o', second, 'w', '')
+    if change > 0 and second >= current - W then
+      rateWrite(key, 'n', change, 'l', second, 'c', change, 'o', second, 'w', '')
       rateExpire(key, ttl)
     end
     return
@@ -432,14 +465,14 @@ local function settleTokens(key)
   if not newest then
     -- The older layout, whose seconds are not known here: only what is added is sure to stay in the window.
     -- (A hash of that layout is never written whole, so it leaves the cache: flushed, then changed in Redis.)
-    if tokenDelta > 0 then
+    if change > 0 then
       rateFlushKey(key)
-      redis.call('HINCRBY', key, 'n', tokenDelta)
+      redis.call('HINCRBY', key, 'n', change)
     end
     return
   end
   if second >= latest then
-    local delta = math.max(tokenDelta, -newest)
+    local delta = math.max(change, -newest)
     if delta == 0 then return end
     rateWrite(key, 'n', total + delta, 'c', newest + delta)
     return
@@ -454,7 +487,7 @@ local function settleTokens(key)
     local at, held = struct.unpack(ENTRY, history, pos)
     if at == second then count, size = held, ENTRY_SIZE end
   end
-  local delta = math.max(tokenDelta, -count)
+  local delta = math.max(change, -count)
   if delta == 0 then return end
   local entry = ''
   if count + delta > 0 then entry = struct.pack(ENTRY, second, count + delta) end
@@ -464,10 +497,12 @@ end
 
 for c = 1, #KEYS do
   local key = KEYS[c]
-  local kind = ARGV[6 + c * 2]
-  local ends = tonumber(ARGV[7 + c * 2])
+  local kind = ARGV[7 + c * 2]
+  local ends = tonumber(ARGV[8 + c * 2])
   if kind == 't' then
-    if tokenDelta ~= 0 then settleTokens(key) end
+    if tokenDelta ~= 0 then settleCount(key, tokenDelta) end
+  elseif kind == 'r' then
+    if requestDelta ~= 0 then settleCount(key, requestDelta) end
   elseif kind == 'c' then
     redis.call('ZREM', key, ticket)
   elseif redis.call('EXISTS', key) == 1 then

@@ -56,6 +56,7 @@ export async function startDataPlane(services: DataPlaneServices): Promise<DataP
         budgetFailMode: config.BUDGET_FAIL_MODE,
         keyPrefix: services.redisKeyPrefix ?? "tollgate:admission:",
         onDegraded: (kind) => metrics.recordDegraded(kind),
+        leases: config.ADMISSION_LEASES,
       })
     : createMemoryAdmission();
   const usage = createUsageWriter({

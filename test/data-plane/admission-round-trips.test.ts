@@ -2,7 +2,8 @@
 // against a redis-server of their own, and MONITOR lists every command a client sends (commands the Lua scripts run
 // inside Redis are marked "lua" and left out). Per admitted request: a place in one EVALSHA of the admit script before
 // the answer, and in one of the settle script after it (requests of one event-loop turn share an EVALSHA, see
-// data-plane/admission/script-batcher.ts); a refusal: the admit alone; a request without limits: nothing.
+// data-plane/admission/script-batcher.ts); a refusal: the admit alone; a request without limits: nothing. Requests
+// whose limits allow quota leases (data-plane/admission/admission-leases.ts) take fewer: most are admitted in process.
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIT_MANY_SCRIPT, SETTLE_MANY_SCRIPT } from "../../data-plane/admission/redis-admit-script.ts";
@@ -93,7 +94,8 @@ const N = 60;
 
 describe("Redis round trips on the admission path, counted on the wire", () => {
   it(`${N} admitted requests over two gateways, user and key each with requests, tokens and a budget: ${N} admits + ${N} settles, nothing else`, async () => {
-    const generous = { rateLimit: { requestsPerMinute: 100_000, tokensPerMinute: 100_000_000 }, budget: true };
+    // A per-second limit keeps every request out of leases: each one is counted by its own admit.
+    const generous = { rateLimit: { requestsPerMinute: 100_000, requestsPerSecond: 10_000, tokensPerMinute: 100_000_000 }, budget: true };
     const secret = await member(generous, generous);
     // Warm-up: each instance sends each script once as EVAL, then only its SHA.
     await commandsDuring(() => Promise.all([post(secret, 0), post(secret, 1)]), 4);
@@ -106,6 +108,27 @@ describe("Redis round trips on the admission path, counted on the wire", () => {
     expect(requests).toEqual({ admit: N, settle: N });
     // Each request rode in exactly one admit and one settle; concurrent ones shared them.
     expect(commands).toBeLessThanOrEqual(2 * N);
+  });
+
+  it(`${N} admitted requests with limits leases serve: far fewer admits than requests, and no more settles than admitted requests`, async () => {
+    const generous = { rateLimit: { requestsPerMinute: 100_000, tokensPerMinute: 100_000_000 }, budget: true };
+    const secret = await member(generous, generous);
+    await commandsDuring(() => Promise.all([post(secret, 0), post(secret, 1)]), 2);
+    const from = sent.length;
+    for (let i = 0; i < N; i += 10) {
+      const statuses = await Promise.all(Array.from({ length: 10 }, (_, j) => post(secret, i + j)));
+      expect(statuses.every((s) => s === 200)).toBe(true);
+    }
+    // The leases' last corrections go out within their 20 ms linger once their second ends.
+    await new Promise((r) => setTimeout(r, 1_500));
+    const names = new Set(sent.slice(from).map((c) => c.name));
+    expect([...names].every((name) => name === "admit" || name === "settle")).toBe(true);
+    const admits = sent.slice(from).filter((c) => c.name === "admit");
+    const settles = sent.slice(from).filter((c) => c.name === "settle");
+    // A lease doubles each time it runs out within its second: a handful of admits per gateway and second.
+    expect(admits.length).toBeLessThanOrEqual(N / 3);
+    expect(settles.length).toBeGreaterThan(0);
+    expect(settles.length).toBeLessThanOrEqual(N);
   });
 
   it("a refused request costs one round trip (the admit) and no settle; a request without limits costs none", async () => {
