@@ -32,6 +32,8 @@ export interface RedisAdmissionOptions {
    * default here, so the engine alone is what the admission tests see; the data plane turns it on (ADMISSION_LEASES).
    */
   leases?: boolean;
+  /** Called for each request admitted from a lease (no round trip), for a metric. */
+  onLeaseAdmit?: () => void;
 }
 
 /**
@@ -134,7 +136,10 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
     const most = book === null || !leased ? 0 : leaseUnitsAllowed(checks, ticket.reservedTokens, ticket.reservedMicros);
     if (book !== null && most >= 2) {
       const local = book.take(buckets, ticket, now);
-      if (local !== null) return local;
+      if (local !== null) {
+        options.onLeaseAdmit?.();
+        return local;
+      }
       // Requests arriving while a lease for the same buckets is being counted wait for it rather than ask too; when
       // it was not opened (near or over a limit) they ask side by side, as without leases, not one after another.
       const inFlight = book.acquiring(buckets);

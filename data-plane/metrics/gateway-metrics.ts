@@ -28,6 +28,8 @@ export interface GatewayMetrics {
   changeLag: Histogram;
   /** Admission decisions taken without Redis (fail_open, unavailable, settle_failed), by kind. */
   admissionDegraded: Counter<"kind">;
+  /** Requests admitted from a quota lease this instance held, without a Redis round trip (admission-leases.ts). */
+  leaseAdmits: Counter;
   /** For admission's onDegraded hook. */
   recordDegraded(kind: string): void;
   /** Exposes the usage writer's backlog and losses (records wait in memory while Postgres is down). */
@@ -131,6 +133,11 @@ export function createGatewayMetrics(options: { defaultMetrics?: boolean } = {})
       registers,
     }),
     admissionDegraded,
+    leaseAdmits: new Counter({
+      name: "tollgate_admission_lease_admits_total",
+      help: "Requests admitted from a quota lease held by this instance, without a Redis round trip",
+      registers,
+    }),
     recordDegraded(kind) {
       admissionDegraded.labels(kind).inc();
     },

@@ -57,6 +57,7 @@ export async function startDataPlane(services: DataPlaneServices): Promise<DataP
         keyPrefix: services.redisKeyPrefix ?? "tollgate:admission:",
         onDegraded: (kind) => metrics.recordDegraded(kind),
         leases: config.ADMISSION_LEASES,
+        onLeaseAdmit: () => metrics.leaseAdmits.inc(),
       })
     : createMemoryAdmission();
   const usage = createUsageWriter({

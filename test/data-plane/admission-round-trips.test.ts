@@ -8,6 +8,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIT_MANY_SCRIPT, SETTLE_MANY_SCRIPT } from "../../data-plane/admission/redis-admit-script.ts";
 import { createHash } from "node:crypto";
+import { metric } from "../faults/probes.ts";
 import { type PrivateRedis, startPrivateRedis } from "../support/private-redis.ts";
 import { createMockModel, eventually, memberWithInferenceKey, startTestStack, type TestStack, waitForPolicy } from "../support/stack.ts";
 
@@ -114,6 +115,8 @@ describe("Redis round trips on the admission path, counted on the wire", () => {
     const generous = { rateLimit: { requestsPerMinute: 100_000, tokensPerMinute: 100_000_000 }, budget: true };
     const secret = await member(generous, generous);
     await commandsDuring(() => Promise.all([post(secret, 0), post(secret, 1)]), 2);
+    const leaseAdmits = () => Promise.all(stack.gateways.map((g) => metric(g, "tollgate_admission_lease_admits_total"))).then((v) => v[0]! + v[1]!);
+    const leasedBefore = await leaseAdmits();
     const from = sent.length;
     for (let i = 0; i < N; i += 10) {
       const statuses = await Promise.all(Array.from({ length: 10 }, (_, j) => post(secret, i + j)));
@@ -127,6 +130,9 @@ describe("Redis round trips on the admission path, counted on the wire", () => {
     const settles = sent.slice(from).filter((c) => c.name === "settle");
     // A lease doubles each time it runs out within its second: a handful of admits per gateway and second.
     expect(admits.length).toBeLessThanOrEqual(N / 3);
+    // Every request not counted by an admit of its own came from a lease, and the metric says so.
+    const carriedByAdmits = admits.reduce((sum, c) => sum + c.requests, 0);
+    expect((await leaseAdmits()) - leasedBefore).toBe(N - carriedByAdmits);
     expect(settles.length).toBeGreaterThan(0);
     expect(settles.length).toBeLessThanOrEqual(N);
   });
