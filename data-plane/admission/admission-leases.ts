@@ -185,7 +185,7 @@ export function createLeaseBook(options: LeaseBookOptions): LeaseBook {
     }
     if (lease.sending !== null) return;
     const deltas = lease.pending;
-    if (deltas.requests === 0 && deltas.tokens === 0 && deltas.micros === 0n) return forgetIfDone(lease);
+    if (isZero(deltas)) return forgetIfDone(lease);
     lease.pending = ZERO;
     lease.sending = options.send(lease, deltas).then(
       () => {
