@@ -15,6 +15,7 @@ import { SECOND_MS, secondIndex } from "./windows.ts";
 const SHARE = 100;
 /** Requests in one lease at most, whatever the limits: bounds what a lease returns and how far it can overshoot a second. */
 const MOST_UNITS = 4096;
+const MAX_EXACT_MICROS = BigInt(Number.MAX_SAFE_INTEGER);
 /** Corrections of finished requests wait this long for company before they go to Redis as one settle. */
 const FLUSH_LINGER_MS = 20;
 /** A correction that could not be sent (Redis not connected) is tried again after this long. */
@@ -53,6 +54,8 @@ export function leaseUnitsAllowed(checks: readonly Check[], reservedTokens: numb
       if (reservedMicros > 0n) most = Math.min(most, Number(check.capMicros / (BigInt(SHARE) * reservedMicros)));
     } else return 0;
   }
+  // The script multiplies the spend in a Lua number: keep the product exact, so what is handed back matches.
+  if (reservedMicros > 0n) most = Math.min(most, Number(MAX_EXACT_MICROS / reservedMicros));
   return most;
 }
 

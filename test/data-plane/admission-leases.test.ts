@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import type { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
+import { leaseUnitsAllowed } from "../../data-plane/admission/admission-leases.ts";
 import { createAdmissionRedis } from "../../data-plane/admission/admission-redis.ts";
 import { checksOf } from "../../data-plane/admission/checks.ts";
 import { counterKey, createRedisAdmission, type DegradedKind } from "../../data-plane/admission/redis-admission.ts";
@@ -212,5 +213,27 @@ describe("quota leases over real Redis", () => {
       expect(await counters(client, prefix, buckets)).toEqual({ "user:outage requests": 8, "user:outage tokens": 56, "user:outage budget": 2_400 });
     }, 10_000);
     expect(a.degraded).not.toContain("settle_failed");
+  });
+});
+
+describe("lease sizes", () => {
+  const allowed = (spec: Parameters<typeof bucket>[1], tokens: number, micros: bigint) => leaseUnitsAllowed(checksOf([bucket("user:size", spec)], Date.now()), tokens, micros);
+
+  it("hold at most 1 % of each limit and budget, and at most 4,096 requests", () => {
+    expect(allowed({ rpm: 100_000 }, 0, 0n)).toBe(1_000);
+    expect(allowed({ rpm: 10_000_000 }, 0, 0n)).toBe(4_096);
+    expect(allowed({ rpm: 100_000, tpm: 1_000_000 }, 500, 0n)).toBe(20);
+    expect(allowed({ rpm: 100_000, dailyMicros: 10_000_000n }, 0, 1_000n)).toBe(100);
+  });
+
+  it("are none for exact logs, per-second limits, or a budget with room for fewer than 200 such requests", () => {
+    expect(allowed({ rpm: 1_000 }, 0, 0n)).toBe(0);
+    expect(allowed({ rpm: 100_000, rps: 100 }, 0, 0n)).toBe(0);
+    expect(allowed({ rpm: 100_000, dailyMicros: 199_999n }, 0, 1_000n)).toBe(1);
+  });
+
+  it("keep a lease's spend within what a Lua number holds exactly", () => {
+    // $10M a request against a budget with room for 10^5 of them: the product, not the share, is what binds.
+    expect(allowed({ rpm: 10_000_000, dailyMicros: 10n ** 20n }, 0, 10n ** 13n)).toBe(Math.floor(Number.MAX_SAFE_INTEGER / 1e13));
   });
 });
