@@ -94,7 +94,7 @@ export type AdmitResult =
   | { ok: false; reason: "rate_limited" | "budget_exceeded" | "unavailable"; retryAfterSeconds?: number; message: string; headers: Record<string, string> };
 
 export interface Admission {
-  /** One atomic check-and-reserve across every bucket (one Redis round trip). */
+  /** One atomic check-and-reserve across every bucket (at most one Redis round trip; none when a quota lease covers it). */
   admit(buckets: Bucket[], estimate: { tokens: number; micros: bigint }, now: number): Promise<AdmitResult>;
   /** Replaces the reservation with what was really used; always called once per admitted request, disconnects included. */
   settle(ticket: AdmissionTicket, actual: { tokens: number; micros: bigint }): Promise<void>;

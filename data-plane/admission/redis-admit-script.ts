@@ -1,4 +1,4 @@
-// The two Lua scripts behind Redis admission: check-and-reserve (one round trip per request) and settle.
+// The two Lua scripts behind Redis admission: check-and-reserve (one round trip per request, or per quota lease) and settle.
 // Same rules as the in-process engine (windows.ts, memory-admission.ts); keep the two in step.
 import { batchedScript } from "./batched-script.ts";
 
