@@ -144,8 +144,8 @@ export function createLeaseBook(options: LeaseBookOptions): LeaseBook {
     const headers = rateLimitHeaders({
       failed: -1,
       waitMs: 0,
-      requests: lease.requests && { ...lease.requests, remaining: lease.requests.remaining + lease.requestsLeft, resetMs: Math.max(0, lease.requests.resetMs - elapsed) },
-      tokens: lease.tokens && { ...lease.tokens, remaining: lease.tokens.remaining + lease.tokensLeft, resetMs: Math.max(0, lease.tokens.resetMs - elapsed) },
+      requests: withHeld(lease.requests, lease.requestsLeft, elapsed),
+      tokens: withHeld(lease.tokens, lease.tokensLeft, elapsed),
     });
     return { ok: true, ticket, headers };
   }
@@ -339,6 +339,11 @@ export function createLeaseBook(options: LeaseBookOptions): LeaseBook {
       }
     },
   };
+}
+
+/** A window as the lease's verdict saw it, `elapsedMs` later, with what the lease still holds counted as free. */
+function withHeld(state: WindowState | null, held: number, elapsedMs: number): WindowState | null {
+  return state && { limit: state.limit, remaining: state.remaining + held, resetMs: Math.max(0, state.resetMs - elapsedMs) };
 }
 
 function isZero(deltas: LeaseDeltas): boolean {

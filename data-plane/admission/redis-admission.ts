@@ -108,6 +108,11 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
     return { checks, keys: checks.map((check) => counterKey(keyPrefix, ticket.buckets, check)) };
   }
 
+  /** The counters a lease's settles go to: those its admit counted, in that admit's second. */
+  function leaseOf(ticket: AdmissionTicket, counted: Counted): LeaseCounters {
+    return { id: ticket.id, checks: counted.checks, keys: counted.keys, at: ticket.at };
+  }
+
   function report(kind: DegradedKind, error: unknown): void {
     try {
       options.onDegraded?.(kind, error instanceof Error ? error : new Error(String(error)));
@@ -131,27 +136,27 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
   /** `leased` false: this request asks Redis for itself alone (a lease it waited for was not opened). */
   async function admit(buckets: Bucket[], estimate: { tokens: number; micros: bigint }, now: number, leased = true): Promise<AdmitResult> {
     const ticket = ticketFor(`${instance}.${++sequence}`, buckets, estimate, now);
+    // Before anything is derived: a lease exists only for buckets it was allowed for, and any room it has was counted.
+    const local = book !== null && leased ? book.take(buckets, ticket, now) : null;
+    if (local !== null) {
+      options.onLeaseAdmit?.();
+      return local;
+    }
     const checks = checksOf(buckets, now);
     if (checks.length === 0) return admitResult({ failed: -1, waitMs: 0, requests: null, tokens: null }, checks, ticket);
-    const most = book === null || !leased ? 0 : leaseUnitsAllowed(checks, ticket.reservedTokens, ticket.reservedMicros);
-    if (book !== null && most >= 2) {
-      const local = book.take(buckets, ticket, now);
-      if (local !== null) {
-        options.onLeaseAdmit?.();
-        return local;
-      }
-      // Requests arriving while a lease for the same buckets is being counted wait for it rather than ask too; when
-      // it was not opened (near or over a limit) they ask side by side, as without leases, not one after another.
-      const inFlight = book.acquiring(buckets);
-      if (inFlight !== undefined) return admit(buckets, estimate, Date.now(), await inFlight);
-    }
+    const most = book !== null && leased ? leaseUnitsAllowed(checks, ticket.reservedTokens, ticket.reservedMicros) : 0;
+    const leases = most >= 2 ? book : null;
+    // Requests arriving while a lease for the same buckets is being counted wait for it rather than ask too; when it
+    // was not opened (near or over a limit) they ask side by side, as without leases, not one after another.
+    const inFlight = leases?.acquiring(buckets);
+    if (inFlight !== undefined) return admit(buckets, estimate, Date.now(), await inFlight);
     if (redis.status !== "ready") return degraded(buckets, ticket, new Error(`Redis is not connected (${redis.status})`));
-    const units = book !== null && most >= 2 ? book.unitsWanted(buckets, most) : 1;
-    const acquired = units >= 2 ? book!.startAcquiring(buckets) : null;
+    if (leases === null) return admitCounted(buckets, ticket, checks, 1, now);
+    const acquired = leases.startAcquiring(buckets);
     try {
-      return await admitCounted(buckets, ticket, checks, units, now);
+      return await admitCounted(buckets, ticket, checks, leases.unitsWanted(buckets, most), now);
     } finally {
-      acquired?.();
+      acquired();
     }
   }
 
@@ -174,7 +179,7 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
         tokens: windowState(reply[5]!, reply[6]!, reply[7]!),
       };
       const granted = reply[8]!;
-      if (verdict.failed < 0 && granted >= 2) return book!.open({ id: ticket.id, ...counted, at: now }, ticket, verdict, granted);
+      if (verdict.failed < 0 && granted >= 2) return book!.open(leaseOf(ticket, counted), ticket, verdict, granted);
       if (verdict.failed < 0) pending.set(ticket, counted);
       return admitResult(verdict, checks, ticket);
     } catch (error) {
@@ -186,7 +191,7 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
           const granted = late[8]!;
           if (granted < 2) return void track(settleCounted(ticket, counted, { tokens: 0, micros: 0n }));
           const all = { requests: -granted, tokens: -granted * ticket.reservedTokens, micros: -BigInt(granted) * ticket.reservedMicros };
-          void track(sendLease({ id: ticket.id, ...counted, at: now }, all).catch((lost: unknown) => report("settle_failed", lost)));
+          void track(sendLease(leaseOf(ticket, counted), all).catch((lost: unknown) => report("settle_failed", lost)));
         },
         (lost: unknown) => {
           if (!neverSent(lost)) replay.add({ ticket, actual: { tokens: 0, micros: 0n }, releaseOnly: true });
@@ -230,19 +235,8 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
     });
     if (checks.length === 0) return true;
     try {
-      if (redis.status !== "ready") throw new Error(`Redis is not connected (${redis.status})`);
-      const args: (string | number)[] = [
-        secondIndex(ticket.at),
-        secondIndex(Date.now()),
-        wholeTokens(actual.tokens) - ticket.reservedTokens,
-        (wholeMicros(actual.micros) - ticket.reservedMicros).toString(),
-        wholeMicros(actual.micros).toString(),
-        ticket.id,
-        RATE_TTL_MS,
-        0,
-      ];
-      for (const check of checks) args.push(KIND_CODES[check.kind], check.kind === "budget" ? (check.windowEnd ?? 0) : 0);
-      await withTimeout(settles.call(keys, args), timeoutMs);
+      const deltas = { requests: 0, tokens: wholeTokens(actual.tokens) - ticket.reservedTokens, micros: wholeMicros(actual.micros) - ticket.reservedMicros };
+      await sendSettle({ id: ticket.id, checks, keys, at: ticket.at }, deltas, wholeMicros(actual.micros));
       return true;
     } catch (error) {
       // Until a replay lands, the reservation stays: tokens until their window passes, the slot until its lease ends,
@@ -258,23 +252,29 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
   }
 
   /**
-   * One settle of a lease: requests it hands back, and tokens and spend corrected, in the second it was counted in.
-   * Rejects when Redis did not take it; the lease book decides what to send again (admission-leases.ts).
+   * One run of the settle script over `counted`'s counters, in the second they were counted in: a ticket's correction,
+   * or a lease's (requests it hands back too). `actualMicros` is what a budget counter that is gone starts from again.
+   * Rejects when Redis did not take it.
    */
-  async function sendLease(lease: LeaseCounters, deltas: LeaseDeltas): Promise<void> {
+  async function sendSettle(counted: LeaseCounters, deltas: LeaseDeltas, actualMicros: bigint): Promise<void> {
     if (redis.status !== "ready") throw new Error(`Redis is not connected (${redis.status})`);
     const args: (string | number)[] = [
-      secondIndex(lease.at),
+      secondIndex(counted.at),
       secondIndex(Date.now()),
       deltas.tokens,
       deltas.micros.toString(),
-      wholeMicros(deltas.micros).toString(),
-      lease.id,
+      actualMicros.toString(),
+      counted.id,
       RATE_TTL_MS,
       deltas.requests,
     ];
-    for (const check of lease.checks) args.push(KIND_CODES[check.kind], check.kind === "budget" ? (check.windowEnd ?? 0) : 0);
-    await withTimeout(settles.call(lease.keys, args), timeoutMs);
+    for (const check of counted.checks) args.push(KIND_CODES[check.kind], check.kind === "budget" ? (check.windowEnd ?? 0) : 0);
+    await withTimeout(settles.call(counted.keys, args), timeoutMs);
+  }
+
+  /** A lease's settle; the lease book decides what to send again when it fails (admission-leases.ts). */
+  function sendLease(lease: LeaseCounters, deltas: LeaseDeltas): Promise<void> {
+    return sendSettle(lease, deltas, wholeMicros(deltas.micros));
   }
 
   return {
