@@ -90,6 +90,17 @@ async function eventsDelivered(userId: string) {
   };
 }
 
+/**
+ * Cuts the instance off once it has applied every committed change. Seeing an entry right is not enough: a re-read of
+ * a batch can already show the next change while that change's event is still queued, and a withdrawal behind an event
+ * it cannot see through (a grant) waits for the re-read the cut makes impossible.
+ */
+async function cutOff() {
+  const { version } = await cp.prisma.policyVersion.findUniqueOrThrow({ where: { id: 1 } });
+  await until(() => sync.current().version >= version, "the snapshot covers every committed change", 5_000);
+  proxy.cut("refuse");
+}
+
 /** Reconnects and re-reads; the result must be what a full build from the database gives. */
 async function reconnectAndCompare(...entries: Array<() => PrincipalEntry>) {
   proxy.restore();
@@ -112,7 +123,7 @@ describe("changes enforced from their events, before any read", () => {
     await mutate(M.setBudget, { input: { subject: { groupId: team }, period: "DAILY", cap: "50.00" } });
     await until(() => user.entry().bucket.requestsPerMinute === 100 && other.entry().bucket.budgets.length === 1, "the starting caps are served", 5_000);
 
-    proxy.cut("refuse");
+    await cutOff();
     await mutate(M.setLimit, { input: { subject: { userId: user.id }, requestsPerMinute: 10 } });
     await until(() => user.entry().bucket.requestsPerMinute === 10, "the lowered limit is enforced without a read", 2_000);
     await mutate(M.setBudget, { input: { subject: { groupId: team }, period: "DAILY", cap: "1.50" } });
@@ -140,7 +151,7 @@ describe("changes enforced from their events, before any read", () => {
     const slugs = (entry: PrincipalEntry) => [...entry.models.keys()].filter((s) => [both.slug, direct.slug, teamOnly.slug].includes(s)).sort();
     await until(() => slugs(user.entry()).length === 3 && slugs(other.entry()).length === 2, "the grants are served", 5_000);
 
-    proxy.cut("refuse");
+    await cutOff();
     await mutate(M.revokeGrant, { id: directGrants.direct });
     await until(() => !user.entry().models.has(direct.slug), "the directly granted model is withdrawn without a read", 2_000);
     await mutate(M.revokeGrant, { id: directGrants.both });
@@ -166,7 +177,7 @@ describe("changes enforced from their events, before any read", () => {
     expect(served).toBe(3);
     const othersKeys = keysOf(other.id);
 
-    proxy.cut("refuse");
+    await cutOff();
     await mutate(M.disableUser, { id: user.id });
     await until(() => keysOf(user.id) === 0, "every key of the disabled user is refused without a read", 2_000);
     expect(keysOf(other.id)).toBe(othersKeys);
@@ -191,7 +202,7 @@ describe("changes enforced from their events, before any read", () => {
     const shared = (await mutate(M.setAccess, { input: { providerId: provider.id, subject: { groupId: team }, level: "USER" } })).id as string;
     await until(() => user.entry().models.has(routed.slug) && other.entry().models.has(routed.slug), "the provider's model is served through access", 5_000);
 
-    proxy.cut("refuse");
+    await cutOff();
     await mutate(M.removeAccess, { id: direct });
     await mutate(M.removeAccess, { id: shared });
     await until(() => !user.entry().models.has(routed.slug) && !other.entry().models.has(routed.slug), "the access is withdrawn from every member without a read", 2_000);
@@ -212,7 +223,7 @@ describe("changes enforced from their events, before any read", () => {
     await until(() => user.entry().models.has(routed.slug), "the provider's model is served through access", 5_000);
     const delivered = await eventsDelivered(user.id);
 
-    proxy.cut("refuse");
+    await cutOff();
     await mutate(M.removeAccess, { id: direct });
     await delivered();
     expect(user.entry().models.has(routed.slug)).toBe(true);
@@ -227,7 +238,7 @@ describe("changes enforced from their events, before any read", () => {
     const grantId = await grant(granted.id, { userId: user.id });
     await until(() => user.entry().models.has(granted.slug), "the grant is served", 5_000);
 
-    proxy.cut("refuse");
+    await cutOff();
     // Its re-read fails while cut off; the sync gives up on the queued events until it can rebuild.
     await mutate(M.createKey, { input: { userId: user.id, name: unique("during"), scopes: ["INFERENCE"] } });
     await sleep(100);
@@ -244,7 +255,7 @@ describe("changes enforced from their events, before any read", () => {
     await until(() => user.entry().models.has(kept.slug), "the grant is served", 5_000);
     const delivered = await eventsDelivered(user.id);
 
-    proxy.cut("refuse");
+    await cutOff();
     await grant(added.id, { userId: user.id });
     await mutate(M.revokeGrant, { id: grantId });
     await delivered();
