@@ -6,28 +6,48 @@
 import type { Context } from "./context.ts";
 import type { Db } from "./db/client.ts";
 
-/** Values by parent id for the given ids (ids may be missing). Define one per field, at module level. */
-export type BatchLoader<T> = (prisma: Db, ids: string[]) => Promise<Map<string, T>>;
+/**
+ * Values by parent id for the given ids (ids may be missing); `query` is the planned Prisma selection of a prismaField
+ * (undefined for other fields). Define one per field, at module level.
+ */
+export type BatchLoader<T, Q = undefined> = (prisma: Db, ids: string[], query: Q) => Promise<Map<string, T>>;
 
 interface Waiter {
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
 
-const pending = new WeakMap<Context, Map<BatchLoader<unknown>, Map<string, Waiter[]>>>();
+type AnyLoader = BatchLoader<unknown, unknown>;
+/** Per request: per loader, per selection (JSON of the query), the ids waiting for the next load. */
+const pending = new WeakMap<Context, Map<AnyLoader, Map<string, Map<string, Waiter[]>>>>();
 
 /** The value for `id` (undefined when the loader has none); calls for one loader within one turn of the event loop share one load. */
 export function batchedLoad<T>(ctx: Context, load: BatchLoader<T>, id: string): Promise<T | undefined> {
+  return enqueue(ctx, load as AnyLoader, id, undefined, "");
+}
+
+/**
+ * batchedLoad for a prismaField: rows asking for the same selection share one load, given that selection. Different
+ * selections of one field in one request (aliases, fragments) load apart, each still once for all its rows.
+ */
+export function batchedQueryLoad<T, Q>(ctx: Context, load: BatchLoader<T, Q>, id: string, query: Q): Promise<T | undefined> {
+  return enqueue(ctx, load as AnyLoader, id, query, JSON.stringify(query));
+}
+
+function enqueue<T>(ctx: Context, load: AnyLoader, id: string, query: unknown, selection: string): Promise<T | undefined> {
   let byLoader = pending.get(ctx);
   if (!byLoader) pending.set(ctx, (byLoader = new Map()));
-  let batch = byLoader.get(load as BatchLoader<unknown>);
+  let bySelection = byLoader.get(load);
+  if (!bySelection) byLoader.set(load, (bySelection = new Map()));
+  let batch = bySelection.get(selection);
   if (!batch) {
     const fresh = new Map<string, Waiter[]>();
-    byLoader.set(load as BatchLoader<unknown>, (batch = fresh));
+    const loads = bySelection;
+    loads.set(selection, (batch = fresh));
     // GraphQL resolves a list's fields synchronously before awaiting any: by the next turn the whole page is queued.
     setImmediate(() => {
-      byLoader.delete(load as BatchLoader<unknown>);
-      load(ctx.prisma, [...fresh.keys()]).then(
+      loads.delete(selection);
+      load(ctx.prisma, [...fresh.keys()], query).then(
         (values) => {
           for (const [key, waiters] of fresh) for (const w of waiters) w.resolve(values.get(key));
         },
@@ -40,6 +60,18 @@ export function batchedLoad<T>(ctx: Context, load: BatchLoader<T>, id: string): 
   const waiters = batch.get(id) ?? [];
   batch.set(id, waiters);
   return new Promise<T | undefined>((resolve, reject) => waiters.push({ resolve: resolve as (value: unknown) => void, reject }));
+}
+
+/** Rows as lists by parent id, in row order (each row mapped by `value`). */
+export function listsBy<R, T>(rows: R[], parentOf: (row: R) => string, value: (row: R) => T): Map<string, T[]> {
+  const lists = new Map<string, T[]>();
+  for (const row of rows) {
+    const parent = parentOf(row);
+    const list = lists.get(parent);
+    if (list) list.push(value(row));
+    else lists.set(parent, [value(row)]);
+  }
+  return lists;
 }
 
 /** A count per parent (0 when it has no children). */

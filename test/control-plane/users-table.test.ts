@@ -80,6 +80,11 @@ describe("users table", () => {
     };
     await seed("few", 2);
     await seed("many", 12);
+    // Grants on some pages only: a page without any still asks for their models.
+    const counted = await cp.prisma.model.create({ data: { slug: `counted-${t}`, displayName: "Counted" } });
+    for (const u of await cp.prisma.user.findMany({ where: { email: { startsWith: "many-" } } })) {
+      await cp.prisma.modelGrant.create({ data: { modelId: counted.id, userId: u.id } });
+    }
     // Users with keys but no group and no provider access: a page of different content, not fewer statements.
     for (let i = 0; i < 3; i++) {
       const u = await user(`bare-${i}-${t}@table.test`);
@@ -99,6 +104,56 @@ describe("users table", () => {
     expect(users.edges[0].node.allowedProviders).toEqual([
       { provider: { name: `Counted ${t}` }, level: "MANAGER", via: ["direct", `many 0 ${t}`] },
     ]);
+  });
+});
+
+describe("groups and grants of the users on a page", () => {
+  // The page's own selection is read with plain statements; one reaching further goes through Prisma's planned load.
+  // Both must give the same rows in the same order, field for field.
+  const PLAIN = /* GraphQL */ `
+    query ($search: String) {
+      users(search: $search, first: 50) { edges { node { email
+        groups { id name description createdAt updatedAt }
+        grants { id createdAt model { id slug displayName kind createdAt updatedAt } } } } }
+    }`;
+  const PLANNED = /* GraphQL */ `
+    query ($search: String) {
+      users(search: $search, first: 50) { edges { node { email
+        groups { id name description createdAt updatedAt members { email } }
+        grants { id createdAt user { email } model { id slug displayName kind createdAt updatedAt routes { id } } } } } }
+    }`;
+  const GRANT_IDS = `query ($search: String) { users(search: $search, first: 50) { edges { node { email grants { id createdAt } } } } }`;
+
+  it("are the same rows, in name and slug order, whether read plainly or through Prisma's planned load", async () => {
+    const t = tag();
+    const [ann, bob, cyd] = await Promise.all(["ann", "bob", "cyd"].map((n) => user(`${n}-${t}@loaders.test`)));
+    const [zeta, alpha] = [await group(`Zeta ${t}`, [ann!.id, bob!.id]), await group(`Alpha ${t}`, [ann!.id])];
+    await cp.prisma.group.update({ where: { id: alpha.id }, data: { description: "first by name" } });
+    const models = await Promise.all(["b", "a", "c"].map((s) => cp.prisma.model.create({ data: { slug: `${s}-${t}`, displayName: s.toUpperCase(), kind: s === "c" ? "EMBEDDING" : "CHAT" } })));
+    for (const m of models) await cp.prisma.modelGrant.create({ data: { modelId: m.id, userId: ann!.id } });
+    await cp.prisma.modelGrant.create({ data: { modelId: models[2]!.id, userId: bob!.id } });
+    // A group's grant is not the user's own.
+    await cp.prisma.modelGrant.create({ data: { modelId: models[0]!.id, groupId: zeta.id } });
+
+    const plain = (await cp.ok(PLAIN, { search: t })).users.edges.map((e: any) => e.node);
+    const planned = (await cp.ok(PLANNED, { search: t })).users.edges.map((e: any) => e.node);
+    expect(plain.map((u: any) => u.email)).toEqual([ann, bob, cyd].map((u) => u!.email));
+    const [a, b, c] = plain;
+    expect(a.groups.map((g: any) => g.name)).toEqual([`Alpha ${t}`, `Zeta ${t}`]);
+    expect(a.groups[0]).toEqual({ id: alpha.id, name: `Alpha ${t}`, description: "first by name", createdAt: alpha.createdAt.toISOString(), updatedAt: expect.any(String) });
+    expect(a.grants.map((g: any) => g.model.slug)).toEqual([`a-${t}`, `b-${t}`, `c-${t}`]);
+    expect(a.grants[2].model).toMatchObject({ id: models[2]!.id, displayName: "C", kind: "EMBEDDING", createdAt: models[2]!.createdAt.toISOString() });
+    expect(b.groups.map((g: any) => g.name)).toEqual([`Zeta ${t}`]);
+    expect(b.grants.map((g: any) => g.model.slug)).toEqual([`c-${t}`]);
+    expect(c).toEqual({ email: cyd!.email, groups: [], grants: [] });
+
+    const without = (node: any, ...fields: string[]) => JSON.parse(JSON.stringify(node, (key, value) => (fields.includes(key) ? undefined : value)));
+    expect(planned.map((u: any) => without(u, "members", "user", "routes"))).toEqual(plain);
+    expect(planned[0].grants[0].user).toEqual({ email: ann!.email });
+    expect(planned[0].groups[1].members.map((m: any) => m.email).sort()).toEqual([ann!.email, bob!.email]);
+    // Grants without their models: the same grants, and no model read.
+    const bare = (await cp.ok(GRANT_IDS, { search: t })).users.edges.map((e: any) => e.node.grants);
+    expect(bare).toEqual(plain.map((u: any) => u.grants.map(({ id, createdAt }: any) => ({ id, createdAt }))));
   });
 });
 
