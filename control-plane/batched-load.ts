@@ -1,8 +1,9 @@
 // Per-parent values for every parent row one request shows, loaded in one go: a page of 50 users costs one grouped
 // query over those 50 ids, not one per user (N+1). Also used where Prisma's own relation loading costs too much: its
 // relation count (t.relationCount) aggregates the whole child table and joins the page to it (every users page counted
-// all 100k keys, ~70 ms at 10k users), and a field whose selection conflicts with another's is refetched with its own
-// chain of queries.
+// all 100k keys, ~70 ms at 10k users), a field whose selection conflicts with another's is refetched with its own
+// chain of queries, and its nested loads of a page's groups and grants cost twice the CPU of plain statements
+// (batchedQueryLoad, for prismaFields: the loader sees Pothos's planned selection and may hand it to Prisma).
 import type { Context } from "./context.ts";
 import type { Db } from "./db/client.ts";
 

@@ -1,4 +1,4 @@
-// Grants as seen from their subjects (User, Group, VirtualAccount) and from the granted Model; each one join, never N+1.
+// Grants as seen from their subjects (User, Group, VirtualAccount) and from the granted Model; never N+1.
 import { batchedQueryLoad, type BatchLoader, listsBy } from "../batched-load.ts";
 import { builder } from "../builder.ts";
 import type { Model, ModelGrant, Prisma } from "../db/generated/prisma/client.ts";
