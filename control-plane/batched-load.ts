@@ -63,8 +63,17 @@ function enqueue<T>(ctx: Context, load: AnyLoader, id: string, query: unknown, s
   return new Promise<T | undefined>((resolve, reject) => waiters.push({ resolve: resolve as (value: unknown) => void, reject }));
 }
 
-/** Rows as lists by parent id, in row order (each row mapped by `value`). */
-export function listsBy<R, T>(rows: R[], parentOf: (row: R) => string, value: (row: R) => T): Map<string, T[]> {
+/**
+ * Whether a prismaField's planned selection asks for the rows' own fields and, of their relations, at most `relations`,
+ * each whole (no nested selection): what a loader can read with plain statements instead of handing it to Prisma.
+ */
+export function ownFieldsAnd(query: { include?: object; select?: object }, ...relations: string[]): boolean {
+  if (query.select !== undefined) return false;
+  return Object.entries(query.include ?? {}).every(([relation, wanted]) => relations.includes(relation) && wanted === true);
+}
+
+/** Rows as lists by parent id, in row order (each row mapped by `value`, itself by default). */
+export function listsBy<R, T = R>(rows: R[], parentOf: (row: R) => string, value: (row: R) => T = (row) => row as unknown as T): Map<string, T[]> {
   const lists = new Map<string, T[]>();
   for (const row of rows) {
     const parent = parentOf(row);

@@ -1,6 +1,7 @@
 // Grants as seen from their subjects (User, Group, VirtualAccount) and from the granted Model; never N+1.
-import { batchedQueryLoad, type BatchLoader, listsBy } from "../batched-load.ts";
+import { batchedQueryLoad, type BatchLoader, listsBy, ownFieldsAnd } from "../batched-load.ts";
 import { builder } from "../builder.ts";
+import type { Db } from "../db/client.ts";
 import type { Model, ModelGrant, Prisma } from "../db/generated/prisma/client.ts";
 
 const bySlug = { orderBy: { model: { slug: "asc" as const } } };
@@ -13,31 +14,34 @@ type GrantQuery = { include?: Prisma.ModelGrantInclude; select?: Prisma.ModelGra
  * user). For the selections a page makes (the grant, and its model's own fields) two plain statements load them; Prisma's
  * nested load of the same rows cost about twice the control-plane CPU. Any other selection goes to Prisma as planned.
  */
-const grantsOfUsers: BatchLoader<object[], GrantQuery> = async (prisma, ids, query) => {
-  const include = query.include ?? {};
-  const plain = query.select === undefined && Object.keys(include).every((relation) => relation === "model" && include.model === true);
-  if (!plain) {
-    const selection = query.select ? { select: { ...query.select, userId: true } } : query;
-    const grants = await prisma.modelGrant.findMany({ ...(selection as object), where: { userId: { in: ids } }, ...bySlug });
-    return listsBy(grants as ModelGrant[], (g) => g.userId!, (g) => g);
-  }
-  const grants = await prisma.$queryRaw<ModelGrant[]>`
+const grantsOfUsers: BatchLoader<ModelGrant[], GrantQuery> = async (prisma, ids, query) => {
+  const grants = ownFieldsAnd(query, "model") ? await plainGrants(prisma, ids, query.include?.model === true) : await plannedGrants(prisma, ids, query);
+  return listsBy(grants, (g) => g.userId!);
+};
+
+async function plainGrants(prisma: Db, ids: string[], withModels: boolean): Promise<ModelGrant[]> {
+  const grants = await prisma.$queryRaw<Array<ModelGrant & { model?: Model }>>`
     SELECT g.* FROM "ModelGrant" g JOIN "Model" m ON m."id" = g."modelId"
       WHERE g."userId" = ANY(${ids}::uuid[]) ORDER BY m."slug"`;
-  if (include.model !== true) return listsBy(grants, (g) => g.userId!, (g) => g);
+  if (!withModels) return grants;
   // Asked even when no user holds a grant, so a page costs the same statements whatever it holds.
   const models = await prisma.$queryRaw<Model[]>`SELECT * FROM "Model" WHERE "id" = ANY(${[...new Set(grants.map((g) => g.modelId))]}::uuid[])`;
   const byId = new Map(models.map((m) => [m.id, m]));
   // The rows are this load's own: each takes its model in place rather than as a copy.
-  for (const grant of grants as Array<ModelGrant & { model?: Model }>) grant.model = byId.get(grant.modelId);
-  return listsBy(grants, (g) => g.userId!, (g) => g);
-};
+  for (const grant of grants) grant.model = byId.get(grant.modelId);
+  return grants;
+}
+
+async function plannedGrants(prisma: Db, ids: string[], query: GrantQuery): Promise<ModelGrant[]> {
+  const selection = query.select ? { select: { ...query.select, userId: true } } : query;
+  return (await prisma.modelGrant.findMany({ ...(selection as object), where: { userId: { in: ids } }, ...bySlug })) as ModelGrant[];
+}
 
 builder.prismaObjectFields("User", (t) => ({
   grants: t.prismaField({
     type: ["ModelGrant"],
     description,
-    resolve: async (query, user, _args, ctx) => ((await batchedQueryLoad(ctx, grantsOfUsers, user.id, query)) ?? []) as ModelGrant[],
+    resolve: async (query, user, _args, ctx) => (await batchedQueryLoad(ctx, grantsOfUsers, user.id, query)) ?? [],
   }),
 }));
 

@@ -1,5 +1,5 @@
 // The User type: a person in the organisation, with role, status and group memberships.
-import { batchedCount, batchedQueryLoad, type BatchLoader, countsBy, listsBy } from "../batched-load.ts";
+import { batchedCount, batchedQueryLoad, type BatchLoader, countsBy, listsBy, ownFieldsAnd } from "../batched-load.ts";
 import { builder } from "../builder.ts";
 import type { Group, Prisma } from "../db/generated/prisma/client.ts";
 
@@ -19,7 +19,7 @@ type GroupQuery = { include?: Prisma.GroupInclude; select?: Prisma.GroupSelect }
  * page of 50. A selection reaching further (members, grants…) goes to Prisma as planned.
  */
 const groupsOfUsers: BatchLoader<Group[], GroupQuery> = async (prisma, ids, query) => {
-  if (query.select !== undefined || Object.keys(query.include ?? {}).length > 0) {
+  if (!ownFieldsAnd(query)) {
     const group = query.select ? { select: query.select } : { include: query.include };
     const memberships = await prisma.groupMembership.findMany({
       where: { userId: { in: ids } },

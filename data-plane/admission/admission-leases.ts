@@ -3,7 +3,7 @@
 import type { AdmissionTicket, AdmitResult, Bucket } from "../contracts.ts";
 import type { Check } from "./checks.ts";
 import { neverSent } from "./settle-replay.ts";
-import { wholeMicros, wholeTokens } from "./tickets.ts";
+import { correctionOf } from "./tickets.ts";
 import { rateLimitHeaders, type Verdict, type WindowState } from "./verdict.ts";
 import { SECOND_MS, secondIndex } from "./windows.ts";
 
@@ -316,11 +316,7 @@ export function createLeaseBook(options: LeaseBookOptions): LeaseBook {
       if (lease === undefined) return false;
       byTicket.delete(ticket);
       lease.inFlight -= 1;
-      addDeltas(lease, {
-        requests: 0,
-        tokens: wholeTokens(actual.tokens) - ticket.reservedTokens,
-        micros: wholeMicros(actual.micros) - ticket.reservedMicros,
-      });
+      addDeltas(lease, { requests: 0, ...correctionOf(ticket, actual) });
       if (isZero(lease.pending)) forgetIfDone(lease);
       else scheduleFlush(lease, FLUSH_LINGER_MS);
       return true;

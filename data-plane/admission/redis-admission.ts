@@ -8,7 +8,7 @@ import { ADMIT_MANY_SCRIPT, SETTLE_MANY_SCRIPT } from "./redis-admit-script.ts";
 import { createScriptBatcher } from "./script-batcher.ts";
 import { createSettleReplay, type FailedSettle, neverSent } from "./settle-replay.ts";
 import { admitResult, unavailableResult, type Verdict, type WindowState } from "./verdict.ts";
-import { DEFAULT_CONCURRENCY_LEASE_MS, ticketFor, wholeMicros, wholeTokens } from "./tickets.ts";
+import { correctionOf, DEFAULT_CONCURRENCY_LEASE_MS, ticketFor, wholeMicros } from "./tickets.ts";
 import { SECOND_MS, secondIndex } from "./windows.ts";
 
 export type FailMode = "open" | "closed";
@@ -103,13 +103,16 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
   const replay = createSettleReplay((failed) => settleCounted(failed.ticket, countedOf(failed.ticket), failed.actual, failed), () => redis.status === "ready");
   const book = options.leases === true ? createLeaseBook({ send: sendLease, onLost: (error) => report("settle_failed", error) }) : null;
 
-  function countedOf(ticket: AdmissionTicket): Counted {
-    const checks = checksOf(ticket.buckets, ticket.at);
-    return { checks, keys: checks.map((check) => counterKey(keyPrefix, ticket.buckets, check)) };
+  function countedFor(buckets: Bucket[], checks: Check[]): Counted {
+    return { checks, keys: checks.map((check) => counterKey(keyPrefix, buckets, check)) };
   }
 
-  /** The counters a lease's settles go to: those its admit counted, in that admit's second. */
-  function leaseOf(ticket: AdmissionTicket, counted: Counted): LeaseCounters {
+  function countedOf(ticket: AdmissionTicket): Counted {
+    return countedFor(ticket.buckets, checksOf(ticket.buckets, ticket.at));
+  }
+
+  /** The counters a settle goes to (a ticket's or a lease's): those its admit counted, in that admit's second. */
+  function countersOf(ticket: AdmissionTicket, counted: Counted): LeaseCounters {
     return { id: ticket.id, checks: counted.checks, keys: counted.keys, at: ticket.at };
   }
 
@@ -162,7 +165,7 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
 
   /** One admit in Redis: of this request alone (units 1), or of a lease of up to `units` requests like it. */
   async function admitCounted(buckets: Bucket[], ticket: AdmissionTicket, checks: Check[], units: number, now: number): Promise<AdmitResult> {
-    const counted: Counted = { checks, keys: checks.map((check) => counterKey(keyPrefix, buckets, check)) };
+    const counted = countedFor(buckets, checks);
     const args: (string | number)[] = [secondIndex(now), now, ticket.reservedTokens, ticket.reservedMicros.toString(), ticket.id, leaseMs, RATE_TTL_MS, units];
     for (const check of checks) {
       if (check.kind === "budget") args.push("b", check.capMicros.toString(), check.windowEnd ?? 0);
@@ -179,7 +182,7 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
         tokens: windowState(reply[5]!, reply[6]!, reply[7]!),
       };
       const granted = reply[8]!;
-      if (verdict.failed < 0 && granted >= 2) return book!.open(leaseOf(ticket, counted), ticket, verdict, granted);
+      if (verdict.failed < 0 && granted >= 2) return book!.open(countersOf(ticket, counted), ticket, verdict, granted);
       if (verdict.failed < 0) pending.set(ticket, counted);
       return admitResult(verdict, checks, ticket);
     } catch (error) {
@@ -191,7 +194,7 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
           const granted = late[8]!;
           if (granted < 2) return void track(settleCounted(ticket, counted, { tokens: 0, micros: 0n }));
           const all = { requests: -granted, tokens: -granted * ticket.reservedTokens, micros: -BigInt(granted) * ticket.reservedMicros };
-          void track(sendLease(leaseOf(ticket, counted), all).catch((lost: unknown) => report("settle_failed", lost)));
+          void track(sendLease(countersOf(ticket, counted), all).catch((lost: unknown) => report("settle_failed", lost)));
         },
         (lost: unknown) => {
           if (!neverSent(lost)) replay.add({ ticket, actual: { tokens: 0, micros: 0n }, releaseOnly: true });
@@ -235,8 +238,7 @@ export function createRedisAdmission(redis: Redis, options: RedisAdmissionOption
     });
     if (checks.length === 0) return true;
     try {
-      const deltas = { requests: 0, tokens: wholeTokens(actual.tokens) - ticket.reservedTokens, micros: wholeMicros(actual.micros) - ticket.reservedMicros };
-      await sendSettle({ id: ticket.id, checks, keys, at: ticket.at }, deltas, wholeMicros(actual.micros));
+      await sendSettle(countersOf(ticket, { checks, keys }), { requests: 0, ...correctionOf(ticket, actual) }, wholeMicros(actual.micros));
       return true;
     } catch (error) {
       // Until a replay lands, the reservation stays: tokens until their window passes, the slot until its lease ends,

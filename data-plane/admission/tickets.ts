@@ -20,3 +20,7 @@ export function ticketFor(id: string, buckets: Bucket[], estimate: { tokens: num
   return { id, buckets, reservedTokens: wholeTokens(estimate.tokens), reservedMicros: wholeMicros(estimate.micros), at };
 }
 
+/** What settling changes a reservation by: actual − reserved, in the counters' whole tokens and micro-dollars. */
+export function correctionOf(ticket: AdmissionTicket, actual: { tokens: number; micros: bigint }): { tokens: number; micros: bigint } {
+  return { tokens: wholeTokens(actual.tokens) - ticket.reservedTokens, micros: wholeMicros(actual.micros) - ticket.reservedMicros };
+}
