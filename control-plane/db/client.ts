@@ -1,8 +1,10 @@
 // Creates the Prisma client over @prisma/adapter-pg: the same driver path for embedded and production Postgres.
 import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
 import { type Prisma, PrismaClient } from "./generated/prisma/client.ts";
 
-export type Db = InstanceType<typeof PrismaClient>;
+/** The Prisma client, plus the pg pool it runs on for the one hot write that bypasses Prisma (usage batches). */
+export type Db = InstanceType<typeof PrismaClient> & { readonly $pool: pg.Pool };
 /** The client inside `$transaction(async (tx) => …)`. */
 export type Tx = Prisma.TransactionClient;
 
@@ -16,10 +18,14 @@ export interface DbOptions {
 export function createDb(connectionString: string, poolSize: number, options: DbOptions = {}): Db {
   // Bounded connect time and TCP keep-alive, so a database that vanishes fails requests instead of hanging them.
   // A query past queryTimeoutMs fails and its connection is discarded, so a hung database cannot hold callers forever.
-  const adapter = new PrismaPg({ connectionString, max: poolSize, connectionTimeoutMillis: 5_000, keepAlive: true, query_timeout: options.queryTimeoutMs });
+  const pool = new pg.Pool({ connectionString, max: poolSize, connectionTimeoutMillis: 5_000, keepAlive: true, query_timeout: options.queryTimeoutMs });
+  // An idle connection that dies (database restarted) is dropped by the pool and the next query opens another; without a
+  // listener its 'error' event would crash the process. Prisma adds its own only once it connects.
+  pool.on("error", () => undefined);
+  // One pool for both, so embedded mode's single PGlite connection is shared rather than contended; $disconnect ends it.
+  const adapter = new PrismaPg(pool, { disposeExternalPool: true });
   const { onQuery } = options;
-  if (!onQuery) return new PrismaClient({ adapter });
-  const client = new PrismaClient({ adapter, log: [{ emit: "event", level: "query" }] });
-  client.$on("query", (event) => onQuery(event.query, Number(event.duration)));
-  return client as unknown as Db;
+  const client = onQuery ? new PrismaClient({ adapter, log: [{ emit: "event", level: "query" }] }) : new PrismaClient({ adapter });
+  if (onQuery) (client as PrismaClient<"query">).$on("query", (event) => onQuery(event.query, Number(event.duration)));
+  return Object.assign(client, { $pool: pool }) as unknown as Db;
 }

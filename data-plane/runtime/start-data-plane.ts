@@ -61,7 +61,7 @@ export async function startDataPlane(services: DataPlaneServices): Promise<DataP
       })
     : createMemoryAdmission();
   const usage = createUsageWriter({
-    write: insertUsageRecords(prisma),
+    write: insertUsageRecords(prisma.$pool),
     log,
     onDropped: (count) => log(`usage writer dropped ${count} records (buffer full)`),
   });

@@ -35,7 +35,7 @@ beforeAll(async () => {
   mock = await startMockProvider({ requireCredential: "sk-upstream" });
   redis = createAdmissionRedis(redisUrl);
   await new Promise<void>((resolve) => redis.once("ready", () => resolve()));
-  usage = createUsageWriter({ write: insertUsageRecords(prisma), flushIntervalMs: 20 });
+  usage = createUsageWriter({ write: insertUsageRecords(prisma.$pool), flushIntervalMs: 20 });
   world = await createWorld();
   gateway = await startGateway({
     config: loadConfig({ DATA_PLANE_PORT: "0" }),

@@ -188,7 +188,7 @@ describe("usage writer over Postgres", () => {
   });
 
   it("writes batches of records with every field intact", async () => {
-    const writer = createUsageWriter({ write: insertUsageRecords(prisma), batchSize: 50 });
+    const writer = createUsageWriter({ write: insertUsageRecords(prisma.$pool), batchSize: 50 });
     const records = Array.from({ length: 120 }, () => record({ modelSlug: "batched" }));
     for (const r of records) writer.add(r);
     await writer.close();
@@ -199,7 +199,7 @@ describe("usage writer over Postgres", () => {
   });
 
   it("never inserts a requestId twice, across batches and across a retried batch whose reply was lost", async () => {
-    const write = insertUsageRecords(prisma);
+    const write = insertUsageRecords(prisma.$pool);
     let lostReplies = 1;
     const writer = createUsageWriter({
       // The insert commits, then the connection drops before the answer: the writer must retry the same batch.
@@ -229,9 +229,14 @@ describe("usage writer over embedded Postgres (PGlite)", () => {
     try {
       await applyMigrations(embedded.url);
       const records = [record({ modelSlug: "embedded" }), record({ modelSlug: "embedded", ttfbMs: null, costMicros: 12_345_678_901n })];
-      await insertUsageRecords(prisma)(records);
+      const more = [record({ modelSlug: "embedded" })];
+      // Embedded mode has one connection: Prisma's queries and the usage inserts beside them must take turns on it.
+      const [, before] = await Promise.all([insertUsageRecords(prisma.$pool)(records), prisma.usageRecord.count(), insertUsageRecords(prisma.$pool)(more)]);
+      expect(before).toBeLessThanOrEqual(3);
       const rows = await prisma.usageRecord.findMany({ where: { modelSlug: "embedded" }, orderBy: { id: "asc" } });
-      expect(rows.map(({ id: _id, ...row }) => row)).toEqual(records);
+      expect(rows.map(({ id: _id, ...row }) => row)).toEqual([...records, ...more]);
+      await prisma.$disconnect();
+      expect(prisma.$pool.ended).toBe(true);
     } finally {
       await prisma.$disconnect();
       await embedded.stop();
