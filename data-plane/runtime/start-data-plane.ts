@@ -10,7 +10,7 @@ import { createGatewayMetrics } from "../metrics/gateway-metrics.ts";
 import { closeUpstreams } from "../relay/upstream-client.ts";
 import { startGateway } from "../server/app.ts";
 import { startSnapshotSync } from "../snapshot/index.ts";
-import { createUsageWriter, insertUsageRecords } from "../usage/index.ts";
+import { createUsageWriter, insertUsageRecords, refusedByDatabase } from "../usage/index.ts";
 
 export interface DataPlaneServices {
   config: Config;
@@ -62,8 +62,10 @@ export async function startDataPlane(services: DataPlaneServices): Promise<DataP
     : createMemoryAdmission();
   const usage = createUsageWriter({
     write: insertUsageRecords(prisma.$pool),
+    refused: refusedByDatabase,
     log,
-    onDropped: (count) => log(`usage writer dropped ${count} records (buffer full)`),
+    // A refused record is logged by the writer itself, with its request id and the database's reason.
+    onDropped: (count, reason) => reason !== "refused" && log(`usage writer dropped ${count} records (${reason.replace("_", " ")})`),
   });
   metrics.observeUsageWriter(usage);
   const gateway = await startGateway({ config, snapshot: () => sync.current(), admission, usage, metrics, log });

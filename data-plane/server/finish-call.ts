@@ -28,7 +28,7 @@ export function usageRecord(
     userId: principal.kind === "user" ? principal.id : null,
     virtualAccountId: principal.kind === "virtualAccount" ? principal.id : null,
     apiKeyId: key.keyId,
-    modelSlug: r.modelSlug,
+    modelSlug: storableName(r.modelSlug),
     providerModelId: r.providerModelId,
     inputTokens: r.usage.inputTokens,
     outputTokens: r.usage.outputTokens,
@@ -39,6 +39,19 @@ export function usageRecord(
     ttfbMs: r.ttfbMs === null ? null : Math.round(r.ttfbMs),
     createdAt: r.createdAt,
   };
+}
+
+const MAX_RECORDED_NAME = 200;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * A refusal records the model name the client sent, which can be anything. Postgres text cannot hold NUL, and one
+ * such record would fail its whole batch on every retry, holding back every record behind it; lone surrogates are
+ * replaced too, as UTF-8 cannot carry them, and a name past 200 characters is cut, since no model's slug is that long.
+ */
+export function storableName(name: string): string {
+  const capped = name.length > MAX_RECORDED_NAME ? `${name.slice(0, MAX_RECORDED_NAME)}…` : name;
+  return capped.replaceAll("\u0000", "\ufffd").replace(LONE_SURROGATE, "\ufffd");
 }
 
 export type FinishDeps = Pick<GatewayDeps, "admission" | "usage" | "metrics" | "log">;

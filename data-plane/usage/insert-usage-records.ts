@@ -33,6 +33,15 @@ const INSERT = `
   ORDER BY r.ordinality
   ON CONFLICT ("requestId") DO NOTHING`;
 
+/**
+ * Whether Postgres refused a batch for what it holds (SQLSTATE class 22, data exception, or 23, integrity violation)
+ * rather than failing to run it: retrying such a batch as is can never succeed.
+ */
+export function refusedByDatabase(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && (code.startsWith("22") || code.startsWith("23"));
+}
+
 /** The INSERT's parameters: one array per column, in its order. Big integers and dates go as text, which pg passes as is. */
 function columnsOf(records: UsageRecordInput[]): unknown[][] {
   const columns: unknown[][] = Array.from({ length: 14 }, () => new Array(records.length));

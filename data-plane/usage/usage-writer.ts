@@ -12,9 +12,18 @@ export interface UsageWriterOptions {
   maxBackoffMs?: number;
   /** How long close() keeps retrying before it gives up on what is left. */
   closeTimeoutMs?: number;
-  onDropped?: (count: number) => void;
+  /**
+   * True when a batch failed for what it holds (a record the database refuses), not because the database is away.
+   * Such a batch is split until the refused record is alone, and that one record is dropped: retrying it would hold
+   * back every record behind it forever.
+   */
+  refused?: (error: unknown) => boolean;
+  onDropped?: (count: number, reason: DropReason) => void;
   log?: (message: string) => void;
 }
+
+/** buffer_full: past maxBuffered; closed: added after close() or left when it gave up; refused: see `refused`. */
+export type DropReason = "buffer_full" | "closed" | "refused";
 
 export interface UsageWriter {
   /** O(1); never blocks or throws. */
@@ -41,6 +50,8 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
   let queue: (UsageRecordInput | undefined)[] = [];
   let head = 0;
   let batch: UsageRecordInput[] | null = null;
+  // Halves of refused batches, the next to write on top; empty unless a record was refused.
+  const splits: UsageRecordInput[][] = [];
   let droppedCount = 0;
   let added = 0;
   let done = 0;
@@ -51,12 +62,13 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
   const waiters: { target: number; resolve: () => void }[] = [];
 
   const queued = () => queue.length - head;
+  const taken = () => (batch?.length ?? 0) + splits.reduce((sum, split) => sum + split.length, 0);
 
-  function drop(count: number): void {
+  function drop(count: number, reason: DropReason): void {
     droppedCount += count;
     settleWaiters(count);
     try {
-      options.onDropped?.(count);
+      options.onDropped?.(count, reason);
     } catch {
       // An observer's failure must not reach add().
     }
@@ -91,15 +103,15 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
   function add(record: UsageRecordInput): void {
     added++;
     if (closing) {
-      drop(1);
+      drop(1, "closed");
       return;
     }
     queue.push(record);
     // The batch being written counts too, but only queued records can go: the batch is already on its way.
-    if (queued() + (batch?.length ?? 0) > maxBuffered && queued() > 0) {
+    if (queued() + taken() > maxBuffered && queued() > 0) {
       queue[head++] = undefined;
       compact();
-      drop(1);
+      drop(1, "buffer_full");
     }
     if (queued() >= batchSize) pump();
     else if (!timer && !pumping) timer = setTimeout(onTimer, flushIntervalMs);
@@ -126,14 +138,19 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
 
   async function drain(): Promise<void> {
     let failures = 0;
-    while (batch || queued() > 0) {
-      const current = (batch ??= take());
+    while (batch || splits.length > 0 || queued() > 0) {
+      const current = (batch ??= splits.pop() ?? take());
       try {
         await options.write(current);
         batch = null;
         failures = 0;
         settleWaiters(current.length);
       } catch (error) {
+        if (options.refused?.(error)) {
+          batch = null;
+          refuse(current, error);
+          continue;
+        }
         failures++;
         const wait = Math.min(maxBackoffMs, MIN_BACKOFF_MS * 2 ** Math.min(failures - 1, 16));
         log(`writing ${current.length} records failed (attempt ${failures}), retrying in ${wait} ms: ${(error as Error)?.message ?? error}`);
@@ -143,13 +160,25 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
     }
   }
 
+  /** Halves go back in order (the first on top); a record refused alone is dropped. */
+  function refuse(records: UsageRecordInput[], error: unknown): void {
+    if (records.length > 1) {
+      const half = records.length >>> 1;
+      splits.push(records.slice(half), records.slice(0, half));
+      return;
+    }
+    log(`the database refuses usage record ${records[0]!.requestId}, dropping it: ${(error as Error)?.message ?? error}`);
+    drop(1, "refused");
+  }
+
   function giveUp(): void {
-    const left = (batch?.length ?? 0) + queued();
+    const left = taken() + queued();
     batch = null;
+    splits.length = 0;
     queue = [];
     head = 0;
     log(`closing with the database unreachable: ${left} usage records are lost`);
-    drop(left);
+    drop(left, "closed");
   }
 
   function flush(): Promise<void> {
@@ -166,5 +195,5 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
     await flush();
   }
 
-  return { add, flush, close, buffered: () => queued() + (batch?.length ?? 0), dropped: () => droppedCount };
+  return { add, flush, close, buffered: () => queued() + taken(), dropped: () => droppedCount };
 }

@@ -123,6 +123,24 @@ describe("full data plane", () => {
     expect(await usageRows(key.id)).toMatchObject([{ providerModelId: world.haiku.id, inputTokens: 6, outputTokens: 8, status: 200 }]);
   });
 
+  it("records a refusal of any model name the client sends, and the requests after it", async () => {
+    const { key, openai } = await userWithKey();
+    // Postgres text cannot hold NUL: stored as sent, this record would fail its whole batch, and every retry after it.
+    const names = ["no\u0000such", "x".repeat(5_000), "\ud800lone"];
+    for (const model of names) {
+      const error = await openai.chat.completions.create({ model, messages: hello }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OpenAI.NotFoundError);
+    }
+    await openai.chat.completions.create({ model: world.chat.slug, messages: hello });
+    const rows = await usageRows(key.id);
+    expect(rows.map((row) => [row.modelSlug, row.status])).toEqual([
+      ["no\ufffdsuch", 404],
+      [`${"x".repeat(200)}…`, 404],
+      ["\ufffdlone", 404],
+      [world.chat.slug, 200],
+    ]);
+  });
+
   it("enforces a key's requests-per-minute limit through Redis with a 429 the SDK understands", async () => {
     const { openai } = await userWithKey({ rateLimit: { requestsPerMinute: 2, tokensPerMinute: null, concurrentRequests: null } });
     await openai.chat.completions.create({ model: world.chat.slug, messages: hello });

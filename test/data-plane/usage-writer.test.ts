@@ -6,7 +6,7 @@ import { createDb, type Db } from "../../control-plane/db/client.ts";
 import { startEmbeddedPostgres } from "../../control-plane/db/embedded-postgres.ts";
 import { applyMigrations } from "../../control-plane/db/migrate.ts";
 import type { UsageRecordInput } from "../../data-plane/contracts.ts";
-import { insertUsageRecords } from "../../data-plane/usage/insert-usage-records.ts";
+import { insertUsageRecords, refusedByDatabase } from "../../data-plane/usage/insert-usage-records.ts";
 import { createUsageWriter } from "../../data-plane/usage/usage-writer.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 
@@ -107,6 +107,40 @@ describe("usage writer", () => {
     await writer.close();
   });
 
+  it("a record the database refuses is dropped alone; the records around it are written in order", async () => {
+    const poisoned = new Set<string>();
+    const batches: string[][] = [];
+    const logged: string[] = [];
+    const drops: [number, string][] = [];
+    let outages = 1;
+    const writer = createUsageWriter({
+      // Like Postgres: a batch holding a refused record fails whole, with a data-exception code; an outage has no code.
+      write: async (records) => {
+        if (outages-- > 0) throw new Error("connection refused");
+        if (records.some((r) => poisoned.has(r.requestId))) throw Object.assign(new Error("invalid byte sequence"), { code: "22021" });
+        batches.push(ids(records));
+      },
+      refused: refusedByDatabase,
+      batchSize: 8,
+      maxBackoffMs: 10,
+      log: (line) => logged.push(line),
+      onDropped: (count, reason) => drops.push([count, reason]),
+    });
+    const records = Array.from({ length: 20 }, () => record());
+    for (const i of [3, 4, 17]) poisoned.add(records[i]!.requestId);
+    for (const r of records) writer.add(r);
+    await writer.flush();
+    expect(batches.flat()).toEqual(ids(records).filter((id) => !poisoned.has(id)));
+    expect(drops).toEqual([[1, "refused"], [1, "refused"], [1, "refused"]]);
+    expect(writer.dropped()).toBe(3);
+    expect(writer.buffered()).toBe(0);
+    expect(logged.filter((line) => line.includes("refuses"))).toHaveLength(3);
+    expect(logged.some((line) => line.includes(records[17]!.requestId))).toBe(true);
+    // The outage was retried as a whole, not split: only refusals split a batch.
+    expect(logged.filter((line) => line.includes("retrying"))).toHaveLength(1);
+    await writer.close();
+  });
+
   it("a full buffer drops the oldest queued records and counts them", async () => {
     const sink = fakeWrite();
     const drops: number[] = [];
@@ -196,6 +230,19 @@ describe("usage writer over Postgres", () => {
     expect(rows.map((row) => row.requestId)).toEqual(ids(records));
     const { id: _id, ...first } = rows[0]!;
     expect(first).toEqual(records[0]);
+  });
+
+  it("drops only the record Postgres refuses (an API key it has no row for) and writes the rest", async () => {
+    const logged: string[] = [];
+    const writer = createUsageWriter({ write: insertUsageRecords(prisma.$pool), refused: refusedByDatabase, batchSize: 50, log: (line) => logged.push(line) });
+    const records = Array.from({ length: 10 }, () => record({ modelSlug: "refused-one" }));
+    records[6] = record({ modelSlug: "refused-one", apiKeyId: "00000000-0000-4000-8000-000000000000" });
+    for (const r of records) writer.add(r);
+    await writer.close();
+    const rows = await prisma.usageRecord.findMany({ where: { modelSlug: "refused-one" }, orderBy: { id: "asc" } });
+    expect(rows.map((row) => row.requestId)).toEqual(ids(records.filter((_, i) => i !== 6)));
+    expect(writer.dropped()).toBe(1);
+    expect(logged).toEqual([expect.stringContaining(`refuses usage record ${records[6]!.requestId}`)]);
   });
 
   it("never inserts a requestId twice, across batches and across a retried batch whose reply was lost", async () => {
