@@ -30,9 +30,9 @@ export function usageRecord(
     apiKeyId: key.keyId,
     modelSlug: storableName(r.modelSlug),
     providerModelId: r.providerModelId,
-    inputTokens: r.usage.inputTokens,
-    outputTokens: r.usage.outputTokens,
-    cachedTokens: r.usage.cachedTokens,
+    inputTokens: storableCount(r.usage.inputTokens),
+    outputTokens: storableCount(r.usage.outputTokens),
+    cachedTokens: storableCount(r.usage.cachedTokens),
     costMicros: r.costMicros,
     status: r.status,
     latencyMs: Math.round(r.latencyMs),
@@ -53,6 +53,17 @@ export function storableName(name: string): string {
   const capped = name.length > MAX_RECORDED_NAME ? `${name.slice(0, MAX_RECORDED_NAME)}…` : name;
   return capped.replaceAll("\u0000", "\ufffd").replace(LONE_SURROGATE, "\ufffd");
 }
+
+/**
+ * Token columns are 32-bit. A provider reporting more than 2^31 − 1 tokens for one request is reporting garbage, but
+ * the record must still be written (a refused one is dropped), so the count is capped; the cost, a bigint computed
+ * from the reported counts, is charged as reported.
+ */
+export function storableCount(tokens: number): number {
+  return Math.min(tokens, INT32_MAX);
+}
+
+const INT32_MAX = 2_147_483_647;
 
 export type FinishDeps = Pick<GatewayDeps, "admission" | "usage" | "metrics" | "log">;
 
