@@ -7,6 +7,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { type FuzzCase, fuzzCases, judge } from "./fuzz/malformed-requests.ts";
 import { type FuzzTarget, startFuzzTarget } from "./fuzz/fuzz-target.ts";
 import { type RawOutcome, sendRaw } from "./fuzz/raw-http.ts";
+import { until } from "../support/poll.ts";
 
 const LONG = process.env.TOLLGATE_LONG_TESTS === "1";
 const CASES = LONG ? 100_000 : 10_000;
@@ -81,7 +82,18 @@ it(`answers ${CASES} malformed requests with documented 4xx only, never crashes 
   // Still serving real traffic afterwards.
   const after = await sendRaw(target.port, cases.find((c) => c.category === "valid")!.send);
   expect(after.kind === "response" && after.status).toBe(200);
+  // Every usage record of the run reached Postgres: none refused by it, none still waiting behind one that was.
+  await until(async () => (await usageWriter()).buffered === 0, "the usage writer has written everything", 20_000);
+  expect(await usageWriter()).toEqual({ buffered: 0, dropped: 0 });
+  expect(target.logs.lines.filter((line) => line.includes("usage"))).toEqual([]);
 }, LONG ? 3_600_000 : 240_000);
+
+/** The data plane's usage writer gauges, from its /metrics. */
+async function usageWriter(): Promise<{ buffered: number; dropped: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${target.port}/metrics`)).text();
+  const gauge = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? Number.NaN);
+  return { buffered: gauge("tollgate_usage_records_buffered"), dropped: gauge("tollgate_usage_records_dropped") };
+}
 
 /** One failure per category and reason, so a single bug does not hide the others. */
 function distinct(failures: string[]): string[] {

@@ -32,6 +32,9 @@ export function bodyCases(ctx: FuzzContext): { weight: number; arbitrary: fc.Arb
     fc.constantFrom(null, true, false, 0, -1, 1.5, 1e308, -1e308, 2 ** 53, 2 ** 64, "", "1", "true", [], {}, [null], { include_usage: "yes" }),
     // Real slugs on the wrong endpoint, one not granted, one unknown.
     fc.constantFrom(ctx.slugs.chat, ctx.slugs.messages, ctx.slugs.ungranted, "no-such-model"),
+    // Unknown names a usage record must still hold: NUL, lone surrogates, any code point, longer than any slug.
+    fc.constantFrom("\u0000", "no\u0000such", "\ud800", "x\udfffy", "x".repeat(5_000)),
+    fc.string({ unit: "binary", minLength: 1, maxLength: 300 }),
     fc.anything({ maxDepth: 2, withObjectString: true }).map((v) => JSON.parse(JSON.stringify(v ?? null)) as unknown),
   );
   const field = fc.constantFrom("model", "stream", "max_tokens", "max_completion_tokens", "messages", "stream_options", "input", "system", "n", "temperature", "tools", "stop");
