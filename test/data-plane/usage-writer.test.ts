@@ -232,6 +232,14 @@ describe("usage writer over Postgres", () => {
     expect(first).toEqual(records[0]);
   });
 
+  it("keeps names that mean something in an array literal as they are (quotes, braces, commas, NULL)", async () => {
+    const names = ["NULL", 'a"b\\c{d},e', "", " ", "模型 🙂"];
+    const records = names.map((modelSlug) => record({ modelSlug, status: 418 }));
+    await insertUsageRecords(prisma.$pool)(records);
+    const rows = await prisma.usageRecord.findMany({ where: { requestId: { in: ids(records) } }, orderBy: { id: "asc" } });
+    expect(rows.map((row) => row.modelSlug)).toEqual(names);
+  });
+
   it("drops only the record Postgres refuses (an API key it has no row for) and writes the rest", async () => {
     const logged: string[] = [];
     const writer = createUsageWriter({ write: insertUsageRecords(prisma.$pool), refused: refusedByDatabase, batchSize: 50, log: (line) => logged.push(line) });
