@@ -36,18 +36,17 @@ export function batchedQueryLoad<T, Q>(ctx: Context, load: BatchLoader<T, Q>, id
 }
 
 function enqueue<T>(ctx: Context, load: AnyLoader, id: string, query: unknown, selection: string): Promise<T | undefined> {
-  let byLoader = pending.get(ctx);
-  if (!byLoader) pending.set(ctx, (byLoader = new Map()));
-  let bySelection = byLoader.get(load);
-  if (!bySelection) byLoader.set(load, (bySelection = new Map()));
+  const byLoader = pending.get(ctx) ?? new Map<AnyLoader, Map<string, Map<string, Waiter[]>>>();
+  pending.set(ctx, byLoader);
+  const bySelection = byLoader.get(load) ?? new Map<string, Map<string, Waiter[]>>();
+  byLoader.set(load, bySelection);
   let batch = bySelection.get(selection);
   if (!batch) {
     const fresh = new Map<string, Waiter[]>();
-    const loads = bySelection;
-    loads.set(selection, (batch = fresh));
+    bySelection.set(selection, (batch = fresh));
     // GraphQL resolves a list's fields synchronously before awaiting any: by the next turn the whole page is queued.
     setImmediate(() => {
-      loads.delete(selection);
+      bySelection.delete(selection);
       load(ctx.prisma, [...fresh.keys()], query).then(
         (values) => {
           for (const [key, waiters] of fresh) for (const w of waiters) w.resolve(values.get(key));

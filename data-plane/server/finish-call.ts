@@ -42,7 +42,6 @@ export function usageRecord(
 }
 
 const MAX_RECORDED_NAME = 200;
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /**
  * A refusal records the model name the client sent, which can be anything. Postgres text cannot hold NUL, and one
@@ -51,7 +50,7 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
  */
 export function storableName(name: string): string {
   const capped = name.length > MAX_RECORDED_NAME ? `${name.slice(0, MAX_RECORDED_NAME)}…` : name;
-  return capped.replaceAll("\u0000", "\ufffd").replace(LONE_SURROGATE, "\ufffd");
+  return capped.replaceAll("\u0000", "\ufffd").toWellFormed();
 }
 
 /**

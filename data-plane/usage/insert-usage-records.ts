@@ -17,19 +17,36 @@ import type { UsageRecordInput } from "../contracts.ts";
 export function insertUsageRecords(pool: Pick<Pool, "query">): (records: UsageRecordInput[]) => Promise<void> {
   return async (records) => {
     if (records.length === 0) return;
-    await pool.query(INSERT, columnsOf(records));
+    await pool.query(INSERT, COLUMNS.map(({ name, value }) => records.map(value ?? ((record) => record[name]))));
   };
 }
 
+/**
+ * The record's fields, each a column of the same name and this Postgres type, in the INSERT's order. Big integers and
+ * dates go as text, which pg passes as is.
+ */
+const COLUMNS: readonly { name: keyof UsageRecordInput; type: string; value?: (record: UsageRecordInput) => unknown }[] = [
+  { name: "requestId", type: "text" },
+  { name: "userId", type: "uuid" },
+  { name: "virtualAccountId", type: "uuid" },
+  { name: "apiKeyId", type: "uuid" },
+  { name: "modelSlug", type: "text" },
+  { name: "providerModelId", type: "uuid" },
+  { name: "inputTokens", type: "int" },
+  { name: "outputTokens", type: "int" },
+  { name: "cachedTokens", type: "int" },
+  { name: "costMicros", type: "bigint", value: (record) => record.costMicros.toString() },
+  { name: "status", type: "int" },
+  { name: "latencyMs", type: "int" },
+  { name: "ttfbMs", type: "int" },
+  { name: "createdAt", type: "timestamp(3)", value: (record) => record.createdAt.toISOString() },
+];
+
+const NAMES = COLUMNS.map(({ name }) => `"${name}"`).join(", ");
 const INSERT = `
-  INSERT INTO "UsageRecord" ("requestId", "userId", "virtualAccountId", "apiKeyId", "modelSlug", "providerModelId", "inputTokens",
-                             "outputTokens", "cachedTokens", "costMicros", "status", "latencyMs", "ttfbMs", "createdAt")
-  SELECT "requestId", "userId", "virtualAccountId", "apiKeyId", "modelSlug", "providerModelId", "inputTokens",
-         "outputTokens", "cachedTokens", "costMicros", "status", "latencyMs", "ttfbMs", "createdAt"
-  FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::uuid[], $7::int[], $8::int[], $9::int[],
-              $10::bigint[], $11::int[], $12::int[], $13::int[], $14::timestamp(3)[])
-    WITH ORDINALITY AS r ("requestId", "userId", "virtualAccountId", "apiKeyId", "modelSlug", "providerModelId", "inputTokens",
-                          "outputTokens", "cachedTokens", "costMicros", "status", "latencyMs", "ttfbMs", "createdAt", ordinality)
+  INSERT INTO "UsageRecord" (${NAMES})
+  SELECT ${NAMES}
+  FROM unnest(${COLUMNS.map(({ type }, i) => `$${i + 1}::${type}[]`).join(", ")}) WITH ORDINALITY AS r (${NAMES}, ordinality)
   ORDER BY r.ordinality
   ON CONFLICT ("requestId") DO NOTHING`;
 
@@ -40,27 +57,4 @@ const INSERT = `
 export function refusedByDatabase(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === "string" && (code.startsWith("22") || code.startsWith("23"));
-}
-
-/** The INSERT's parameters: one array per column, in its order. Big integers and dates go as text, which pg passes as is. */
-function columnsOf(records: UsageRecordInput[]): unknown[][] {
-  const columns: unknown[][] = Array.from({ length: 14 }, () => new Array(records.length));
-  for (let i = 0; i < records.length; i++) {
-    const r = records[i]!;
-    columns[0]![i] = r.requestId;
-    columns[1]![i] = r.userId;
-    columns[2]![i] = r.virtualAccountId;
-    columns[3]![i] = r.apiKeyId;
-    columns[4]![i] = r.modelSlug;
-    columns[5]![i] = r.providerModelId;
-    columns[6]![i] = r.inputTokens;
-    columns[7]![i] = r.outputTokens;
-    columns[8]![i] = r.cachedTokens;
-    columns[9]![i] = r.costMicros.toString();
-    columns[10]![i] = r.status;
-    columns[11]![i] = r.latencyMs;
-    columns[12]![i] = r.ttfbMs;
-    columns[13]![i] = r.createdAt.toISOString();
-  }
-  return columns;
 }
