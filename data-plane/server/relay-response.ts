@@ -26,6 +26,12 @@ const UPSTREAM_FAILED_BODY = JSON.stringify({ error: "upstream_error", message: 
  * res.cork() because upstream data arrives outside any uWS callback. When res.write() reports backpressure we pause
  * the upstream body and resume from onWritable, so at most one upstream chunk (undici's highWaterMark) sits in uWS's
  * buffer per stream beyond the socket's own; a client that never drains is timed out by uWS and aborted.
+ *
+ * A JSON (non-SSE) body is written one chunk behind: the newest chunk is held until the next arrives or the body ends.
+ * Most answers are one chunk, which then leaves with its headers in a single send with a Content-Length, where writing
+ * on arrival costs a second send for the chunked terminator (5–10 % more requests a second at no-delay load on the
+ * bench host, issue 5). A partial JSON body is of no use to a client, so the delay costs nothing, and the hold is one
+ * undici chunk at most. A body that fails while its only chunk is held gets a clean 502 instead of a cut connection.
  */
 export class ResponseRelay {
   private headersSent = false;
@@ -35,6 +41,8 @@ export class ResponseRelay {
   /** Whether everything forwarded so far ends on an SSE event boundary (so an error event can follow cleanly). */
   private atEventBoundary = true;
   private pending: Buffer | null = null;
+  /** JSON only: the newest chunk, not yet written (see the class comment). */
+  private held: Buffer | null = null;
   private writeOk = true;
   // Handlers are bound methods, not arrow-function fields: under tsx (esbuild's keepNames) each such field costs a
   // defineProperty on every instance, together ~3 % of the data plane's CPU at load (profile on issue 5).
@@ -90,8 +98,14 @@ export class ResponseRelay {
 
   private relayChunk(chunk: Buffer): void {
     if (!this.exchange.open) return;
-    const out = this.scanner === null ? chunk : this.scanner.push(chunk);
+    let out = this.scanner === null ? chunk : this.scanner.push(chunk);
     if (out.length === 0) return;
+    if (!this.sse) {
+      const previous = this.held;
+      this.held = out;
+      if (previous === null) return;
+      out = previous;
+    }
     this.pending = out;
     this.exchange.res.cork(this.corkedWrite);
     this.pending = null;
@@ -112,14 +126,18 @@ export class ResponseRelay {
 
   private writeEnd(): void {
     if (!this.headersSent) this.writeHead();
+    // end(tail) sends the tail and the end together: with a Content-Length when nothing was written before.
     const tail = this.pending;
-    if (tail !== null && tail.length > 0) this.exchange.res.write(tail);
-    this.exchange.res.end();
+    if (tail !== null && tail.length > 0) this.exchange.res.end(tail);
+    else this.exchange.res.end();
   }
 
   private relayEnd(): void {
     if (!this.exchange.open) return;
-    this.pending = this.scanner === null ? null : this.scanner.flush();
+    const flushed = this.scanner === null ? null : this.scanner.flush();
+    const held = this.held;
+    this.held = null;
+    this.pending = held === null ? flushed : flushed === null || flushed.length === 0 ? held : Buffer.concat([held, flushed]);
     this.exchange.finished = true;
     this.exchange.res.cork(this.corkedEnd);
     this.pending = null;
@@ -163,6 +181,7 @@ export class ResponseRelay {
   private finish(outcome: RelayOutcome): void {
     if (this.ended) return;
     this.ended = true;
+    this.held = null;
     const body = this.answer.body;
     body.off("data", this.onData);
     body.off("end", this.onEnd);

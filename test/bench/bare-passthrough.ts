@@ -18,7 +18,8 @@ const client = createUpstreamClient();
 /**
  * Relays the upstream body as it arrives, like the gateway's relay (data-plane/server/relay-response.ts) minus the
  * usage scanning: writes inside cork() (data arrives outside any uWS callback), pauses the upstream body when write()
- * reports backpressure and resumes it from onWritable.
+ * reports backpressure and resumes it from onWritable, and writes a JSON body one chunk behind so that a one-chunk
+ * answer leaves in a single send with its headers.
  */
 function relay(res: HttpResponse, state: { aborted: boolean }, body: Buffer): void {
   const controller = new AbortController();
@@ -55,8 +56,16 @@ function relay(res: HttpResponse, state: { aborted: boolean }, body: Buffer): vo
         if (!headersSent) writeHead();
         writeOk = res.write(pending!);
       };
+      const sse = String(answer.headers["content-type"] ?? "").startsWith("text/event-stream");
+      let held: Buffer | null = null;
       answer.body.on("data", (chunk: Buffer) => {
         if (!open()) return;
+        if (!sse) {
+          const previous = held;
+          held = chunk;
+          if (previous === null) return;
+          chunk = previous;
+        }
         pending = chunk;
         res.cork(corkedWrite);
         pending = null;
@@ -70,7 +79,8 @@ function relay(res: HttpResponse, state: { aborted: boolean }, body: Buffer): vo
         finished = true;
         res.cork(() => {
           if (!headersSent) writeHead();
-          res.end();
+          if (held === null) res.end();
+          else res.end(held);
         });
       });
       answer.body.on("error", () => {

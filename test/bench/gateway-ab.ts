@@ -2,7 +2,7 @@
 // flags, both on the gateway core, loaded in turn from the client core in rotating rounds, so the host's drift (which
 // on these VMs moves absolute figures by 30 % or more within minutes) lands on both arms alike.
 //   npx tsx test/bench/gateway-ab.ts [--b-checkout DIR] [--a-node-args="…"] [--b-node-args="…"] [--b-env NAME=VALUE …]
-//                                    [--rounds 6] [--seconds 3] [--out FILE]
+//                                    [--rounds 6] [--seconds 3] [--only "20 ms"] [--out FILE]
 // A is this checkout. B is DIR's data plane (a git worktree of another commit, installed: `npm ci` there, or a
 // node_modules symlink plus `npm run generate`), else this checkout again. Both join one deployment: one database,
 // one Redis, one mock, one policy, unless --b-env points B elsewhere (e.g. REDIS_URL at a redis-server pinned to
@@ -28,6 +28,8 @@ const { values } = parseArgs({
     "b-env": { type: "string", multiple: true, default: [] },
     rounds: { type: "string", default: "6" },
     seconds: { type: "string", default: "3" },
+    // Runs only the workloads whose label ("no-delay mock, c64", "20 ms mock, c64") contains this text.
+    only: { type: "string", default: "" },
     out: { type: "string", default: join(tmpdir(), "gateway-ab.md") },
   },
 });
@@ -76,7 +78,7 @@ await runStandaloneBench(MODELS, values.out, async (env) => {
   // Unrecorded warm-up (JIT, pools, scripts), then every workload's rounds.
   for (const arm of ARMS) await load(arm, "bench-fast", 64, "2", "0");
   const rows: string[] = [];
-  for (const w of WORKLOADS) {
+  for (const w of WORKLOADS.filter((w) => `${w.name}, c${w.concurrency}`.includes(values.only))) {
     const byArm = await interleavedRounds(ARMS, rounds, async (arm, round) => {
       const result = await load(arm, w.slug, w.concurrency, values.seconds, "0.5");
       log(`${w.name} c${w.concurrency} round ${round + 1}/${rounds} ${arm}: ${result.samplesUs.length} requests`);

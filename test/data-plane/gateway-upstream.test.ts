@@ -1,6 +1,7 @@
 // When providers misbehave: fallback before the first byte, pass-through of their errors, failures mid-stream,
 // clients that leave, and clients that read slowly.
-import { request as httpRequest } from "node:http";
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -13,6 +14,7 @@ const UNREACHABLE = "http://127.0.0.1:9";
 const BIG_CHUNKS = 200_000;
 
 let mock: MockProvider;
+let dribbler: Server;
 let gw: TestGateway;
 let key: TestKey;
 let openai: OpenAI;
@@ -25,7 +27,12 @@ function openaiRoute(upstreamModel: string, priority = 0, baseUrl?: string): Rou
 
 beforeAll(async () => {
   mock = await startMockProvider();
+  dribbler = await startDribbler();
+  const dribblerUrl = `http://127.0.0.1:${(dribbler.address() as AddressInfo).port}`;
   Object.assign(routes, {
+    plain: [openaiRoute("gpt-mock", 0)],
+    dribbled: [openaiRoute("whole", 0, dribblerUrl)],
+    "dribbled-cut": [openaiRoute("cut", 0, dribblerUrl)],
     "first-fails": [openaiRoute("mock-status-500", 0), openaiRoute("gpt-mock", 1)],
     "first-unreachable": [openaiRoute("gpt-mock", 0, UNREACHABLE), openaiRoute("gpt-mock", 1)],
     "first-throttled": [openaiRoute("mock-status-429-retry-7", 0), openaiRoute("gpt-mock", 1)],
@@ -48,6 +55,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await gw.close();
   await mock.close();
+  await new Promise((resolve) => dribbler.close(resolve));
 });
 beforeEach(() => {
   mock.reset();
@@ -63,6 +71,61 @@ function chat(model: string, extra: Record<string, unknown> = {}) {
     headers: { authorization: `Bearer ${key.secret}`, "content-type": "application/json" },
     body: JSON.stringify({ model, messages: hello, ...extra }),
   });
+}
+
+/** A chat completion through node:http, which tells a clean end from a cut connection (fetch hides the difference). */
+function rawChat(model: string): Promise<{ res: IncomingMessage; body: string; error: Error | null }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${gw.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key.secret}`, "content-type": "application/json" },
+    });
+    req.on("response", (res) => {
+      const parts: Buffer[] = [];
+      const done = (error: Error | null) => resolve({ res, body: Buffer.concat(parts).toString("utf8"), error });
+      res.on("data", (part: Buffer) => parts.push(part));
+      res.on("end", () => done(null));
+      res.on("error", done);
+    });
+    req.on("error", reject);
+    req.end(JSON.stringify({ model, messages: hello }));
+  });
+}
+
+const DRIBBLED = JSON.stringify({
+  id: "chatcmpl-dribbled",
+  object: "chat.completion",
+  created: 1_700_000_000,
+  model: "whole",
+  choices: [{ index: 0, message: { role: "assistant", content: "seven tokens of a slowly written answer" }, finish_reason: "stop" }],
+  usage: { prompt_tokens: 5, completion_tokens: 7, total_tokens: 12 },
+});
+
+/**
+ * A provider that writes its JSON answer in four pieces 30 ms apart (so the gateway gets them as separate chunks);
+ * for the model "cut" it closes the connection instead of sending the last piece.
+ */
+async function startDribbler(): Promise<Server> {
+  const server = createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on("data", (part: Buffer) => parts.push(part));
+    req.on("end", () => {
+      const cut = JSON.parse(Buffer.concat(parts).toString("utf8")).model === "cut";
+      res.writeHead(200, { "content-type": "application/json" });
+      const step = Math.ceil(DRIBBLED.length / 4);
+      let at = 0;
+      const next = () => {
+        if (cut && at + step >= DRIBBLED.length) return void res.destroy();
+        res.write(DRIBBLED.slice(at, at + step));
+        at += step;
+        if (at >= DRIBBLED.length) res.end();
+        else setTimeout(next, 30);
+      };
+      next();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return server;
 }
 
 async function settledOnce() {
@@ -221,9 +284,41 @@ describe("providers that fail mid-stream", () => {
     await expect(stream.finalMessage()).rejects.toThrow(/stream failed/);
   });
 
-  it("closes the connection of a JSON answer cut in the middle rather than end it as if complete", async () => {
-    await expect(openai.chat.completions.create({ model: "cut-after-3", messages: hello })).rejects.toThrow();
+  it("answers 502 for a JSON answer cut before any of it was relayed", async () => {
+    // The mock sends half the body in one write and cuts: that piece is still held (see relay-response.ts).
+    const res = await chat("cut-after-3");
+    expect(res.status).toBe(502);
+    expect(await res.json()).toMatchObject({ error: "upstream_error" });
     expect((await settledOnce()).status).toBe(502);
+  });
+
+  it("closes the connection of a JSON answer cut after part of it was relayed rather than end it as if complete", async () => {
+    const { res, body, error } = await rawChat("dribbled-cut");
+    expect(res.statusCode).toBe(200);
+    expect(error).not.toBeNull();
+    expect(DRIBBLED.startsWith(body)).toBe(true);
+    expect(body.length).toBeGreaterThan(0);
+    expect(body.length).toBeLessThan(DRIBBLED.length);
+    expect((await settledOnce()).status).toBe(502);
+  });
+});
+
+describe("JSON answers", () => {
+  it("sends a one-piece answer in one piece, framed by its Content-Length", async () => {
+    const { res, body, error } = await rawChat("plain");
+    expect(error).toBeNull();
+    expect(res.headers["transfer-encoding"]).toBeUndefined();
+    expect(res.headers["content-length"]).toBe(String(Buffer.byteLength(body)));
+    expect(JSON.parse(body).choices[0].message.content).toBe(mockCompletionText(8));
+    expect((await settledOnce()).outputTokens).toBe(8);
+  });
+
+  it("relays an answer that arrives in pieces byte for byte, and charges its usage", async () => {
+    const { res, body, error } = await rawChat("dribbled");
+    expect(error).toBeNull();
+    expect(res.statusCode).toBe(200);
+    expect(body).toBe(DRIBBLED);
+    expect(await settledOnce()).toMatchObject({ status: 200, inputTokens: 5, outputTokens: 7 });
   });
 });
 
