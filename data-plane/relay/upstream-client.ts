@@ -2,6 +2,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { Pool, type Dispatcher } from "undici";
 import type { UpstreamRequest } from "../contracts.ts";
+import type { UpstreamAbort } from "./upstream-abort.ts";
 import { classifyUpstreamError, UpstreamError } from "./upstream-error.ts";
 
 export interface UpstreamTimeouts {
@@ -32,13 +33,16 @@ export interface UpstreamClientOptions {
   keepAliveTimeoutMs?: number;
 }
 
+/** What cuts a call short: the gateway uses the cheaper UpstreamAbort; an AbortSignal works the same. */
+export type UpstreamSignal = AbortSignal | UpstreamAbort;
+
 export interface UpstreamClient {
   /**
    * Sends the request and resolves once response headers arrive, whatever the status (the gateway decides on 429/5xx).
    * Rejects with UpstreamError (kind connect | timeout | reset | aborted | failed). Aborting `signal` later destroys
    * the body and the upstream connection.
    */
-  call(req: UpstreamRequest, signal: AbortSignal, timeouts?: UpstreamTimeouts): Promise<UpstreamResponse>;
+  call(req: UpstreamRequest, signal: UpstreamSignal, timeouts?: UpstreamTimeouts): Promise<UpstreamResponse>;
   /** Lets in-flight responses finish for up to `graceMs`, then destroys what is left. */
   close(graceMs?: number): Promise<void>;
 }
@@ -115,7 +119,7 @@ export function createUpstreamClient(options: UpstreamClientOptions = {}): Upstr
 const shared = createUpstreamClient();
 
 /** Calls through the process-wide client (see UpstreamClient.call). */
-export function callUpstream(req: UpstreamRequest, signal: AbortSignal, timeouts?: UpstreamTimeouts): Promise<UpstreamResponse> {
+export function callUpstream(req: UpstreamRequest, signal: UpstreamSignal, timeouts?: UpstreamTimeouts): Promise<UpstreamResponse> {
   return shared.call(req, signal, timeouts);
 }
 

@@ -3,7 +3,7 @@ import type { Admission, ProviderAdapter, Snapshot, UpstreamRequest } from "../c
 import type { GatewayMetrics } from "../metrics/gateway-metrics.ts";
 import type { Config } from "../../shared/config.ts";
 import type { UsageSink } from "./finish-call.ts";
-import type { UpstreamResponse, UpstreamTimeouts } from "../relay/upstream-client.ts";
+import type { UpstreamResponse, UpstreamSignal, UpstreamTimeouts } from "../relay/upstream-client.ts";
 
 export type GatewayConfig = Pick<
   Config,
@@ -18,7 +18,7 @@ export type GatewayConfig = Pick<
 >;
 
 /** Sends one upstream request; resolves at the response headers, rejects with UpstreamError (relay/upstream-error.ts). */
-export type CallUpstream = (request: UpstreamRequest, signal: AbortSignal, timeouts: UpstreamTimeouts) => Promise<UpstreamResponse>;
+export type CallUpstream = (request: UpstreamRequest, signal: UpstreamSignal, timeouts: UpstreamTimeouts) => Promise<UpstreamResponse>;
 
 export interface GatewayDeps {
   config: GatewayConfig;

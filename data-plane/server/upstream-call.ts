@@ -2,6 +2,7 @@
 import { randomUUID } from "node:crypto";
 import type { AdmissionTicket, EndpointKind, KeyEntry, RouteTarget, UpstreamRequest, UsageScanner, WireFormat } from "../contracts.ts";
 import { withStreamUsage } from "../providers/openai/stream-usage.ts";
+import { UpstreamAbort } from "../relay/upstream-abort.ts";
 import type { UpstreamResponse } from "../relay/upstream-client.ts";
 import { isRetryableStatus, UpstreamError } from "../relay/upstream-error.ts";
 import { drainAnswer, type FailedAnswer } from "./drain-answer.ts";
@@ -30,7 +31,7 @@ export class UpstreamCall implements CallRecord {
   awaitingAnswer = false;
   private status = 0;
   private finished = false;
-  private readonly controller = new AbortController();
+  private readonly upstreamAbort = new UpstreamAbort();
   private readonly responseHeaders: Record<string, string>;
   /** UPSTREAM_REQUEST_TIMEOUT_MS: the whole call, stream included, is cut past it (the client gets an error event). */
   private readonly deadline: NodeJS.Timeout;
@@ -59,7 +60,7 @@ export class UpstreamCall implements CallRecord {
 
   private passDeadline(): void {
     this.deps.log(`[data-plane] request ${this.requestId} passed UPSTREAM_REQUEST_TIMEOUT_MS; aborting it upstream`);
-    this.controller.abort();
+    this.upstreamAbort.abort();
   }
 
   inputEstimate(): number {
@@ -72,7 +73,7 @@ export class UpstreamCall implements CallRecord {
   }
 
   private clientAborted(): void {
-    this.controller.abort();
+    this.upstreamAbort.abort();
     this.finish(CLIENT_CLOSED, null);
   }
 
@@ -98,7 +99,7 @@ export class UpstreamCall implements CallRecord {
       // A client leaving while this is set is charged the input estimate (see chargedUsage in finish-call.ts).
       this.awaitingAnswer = true;
       try {
-        answer = await this.deps.callUpstream(attempt.request, this.controller.signal, this.deps.timeouts);
+        answer = await this.deps.callUpstream(attempt.request, this.upstreamAbort, this.deps.timeouts);
       } catch (error) {
         this.awaitingAnswer = false;
         if (this.finished) return;
@@ -162,7 +163,7 @@ export class UpstreamCall implements CallRecord {
 
   relayDone(outcome: RelayOutcome, scanner: UsageScanner | null): void {
     this.deps.metrics.openStreams.dec();
-    if (outcome === "client_aborted") this.controller.abort();
+    if (outcome === "client_aborted") this.upstreamAbort.abort();
     const status = outcome === "client_aborted" ? CLIENT_CLOSED : outcome === "complete" && scanner?.providerFailed() !== true ? this.status : 502;
     this.finish(status, scanner);
   }

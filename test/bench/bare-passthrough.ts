@@ -2,6 +2,7 @@
 //   node --import tsx test/bench/bare-passthrough.ts --upstream http://127.0.0.1:MOCK   (prints its URL as the first stdout line)
 import { parseArgs } from "node:util";
 import type { HttpResponse } from "uWebSockets.js";
+import { UpstreamAbort } from "../../data-plane/relay/upstream-abort.ts";
 import { createUpstreamClient, type UpstreamBody } from "../../data-plane/relay/upstream-client.ts";
 import { statusLine } from "../../data-plane/server/errors.ts";
 import { loadUws } from "../../data-plane/server/native-uws.ts";
@@ -22,13 +23,13 @@ const client = createUpstreamClient();
  * answer leaves in a single send with its headers.
  */
 function relay(res: HttpResponse, state: { aborted: boolean }, body: Buffer): void {
-  const controller = new AbortController();
+  const upstreamAbort = new UpstreamAbort();
   let upstream: UpstreamBody | null = null;
   let paused = false;
   let finished = false;
   res.onAborted(() => {
     state.aborted = true;
-    controller.abort();
+    upstreamAbort.abort();
     upstream?.destroy();
   });
   res.onWritable(() => {
@@ -39,7 +40,7 @@ function relay(res: HttpResponse, state: { aborted: boolean }, body: Buffer): vo
     return true;
   });
   const open = () => !state.aborted && !finished;
-  client.call({ url: upstreamUrl, method: "POST", headers: { "content-type": "application/json", authorization: "Bearer sk-bench" }, body }, controller.signal).then(
+  client.call({ url: upstreamUrl, method: "POST", headers: { "content-type": "application/json", authorization: "Bearer sk-bench" }, body }, upstreamAbort).then(
     (answer) => {
       if (!open()) return void answer.body.destroy();
       upstream = answer.body;

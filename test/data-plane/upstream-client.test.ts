@@ -5,7 +5,8 @@ import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import type { UpstreamRequest } from "../../data-plane/contracts.ts";
 import { forwardedHeaderName } from "../../data-plane/server/forwarded-headers.ts";
-import { callUpstream, closeUpstreams, createUpstreamClient, DEFAULT_UPSTREAM_TIMEOUTS, type UpstreamClient } from "../../data-plane/relay/upstream-client.ts";
+import { UpstreamAbort } from "../../data-plane/relay/upstream-abort.ts";
+import { callUpstream, closeUpstreams, createUpstreamClient, DEFAULT_UPSTREAM_TIMEOUTS, type UpstreamClient, type UpstreamSignal } from "../../data-plane/relay/upstream-client.ts";
 import { isRetryableStatus, UpstreamError } from "../../data-plane/relay/upstream-error.ts";
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -127,23 +128,35 @@ describe("upstream client", () => {
     expect(error.retryable).toBe(true);
   });
 
-  it("classifies our own abort before the first byte as aborted, never retryable", async () => {
+  // The gateway cuts its calls with an UpstreamAbort; an AbortSignal must work the same.
+  const switches: [string, () => { signal: UpstreamSignal; abort(): void }][] = [
+    ["an UpstreamAbort", () => {
+      const upstreamAbort = new UpstreamAbort();
+      return { signal: upstreamAbort, abort: () => upstreamAbort.abort() };
+    }],
+    ["an AbortController's signal", () => {
+      const controller = new AbortController();
+      return { signal: controller.signal, abort: () => controller.abort() };
+    }],
+  ];
+
+  it.each(switches)("classifies our own abort before the first byte as aborted, never retryable, with %s", async (_, make) => {
     const { url } = await serve(() => {});
-    const controller = new AbortController();
+    const controller = make();
     setTimeout(() => controller.abort(), 50);
     const error = await rejection(client().call(post(`${url}/v1/chat/completions`), controller.signal));
     expect(error.kind).toBe("aborted");
     expect(error.retryable).toBe(false);
   });
 
-  it("closes the upstream connection promptly when aborted mid-body", async () => {
+  it.each(switches)("closes the upstream connection promptly when aborted mid-body with %s", async (_, make) => {
     let serverSawClose: Promise<unknown> = Promise.resolve();
     const { url } = await serve((_req, res) => {
       serverSawClose = once(res, "close");
       res.writeHead(200, { "content-type": "text/event-stream" });
       res.write('data: {"n":1}\n\n');
     });
-    const controller = new AbortController();
+    const controller = make();
     const response = await client().call(post(`${url}/v1/chat/completions`), controller.signal);
     const [first] = (await once(response.body, "data")) as [Buffer];
     expect(first.toString()).toBe('data: {"n":1}\n\n');
