@@ -38,8 +38,10 @@ export function costMicros(usage: TokenUsage, prices: TokenPrices): bigint {
   if (cached > input) {
     throw new RangeError(`cachedInputTokens (${cached}) cannot exceed inputTokens (${input}): cached tokens are a subset`);
   }
-  for (const [name, price] of Object.entries(prices)) {
-    if (price < 0n) throw new RangeError(`${name} must not be negative, got ${price}`);
+  // Field by field: this runs twice per gateway request, where Object.entries would allocate each time.
+  if (prices.inputPerMTok < 0n || prices.outputPerMTok < 0n || prices.cachedInputPerMTok < 0n) {
+    const [name, price] = Object.entries(prices).find(([, value]) => value < 0n)!;
+    throw new RangeError(`${name} must not be negative, got ${price}`);
   }
   const scaled =
     (input - cached) * prices.inputPerMTok + cached * prices.cachedInputPerMTok + output * prices.outputPerMTok;

@@ -81,7 +81,9 @@ describe("costMicros", () => {
     expect(() => costMicros({ inputTokens: 1, cachedInputTokens: 2, outputTokens: 0 }, prices)).toThrow(/subset/);
     expect(() => costMicros({ inputTokens: -1, outputTokens: 0 }, prices)).toThrow(RangeError);
     expect(() => costMicros({ inputTokens: 1.5, outputTokens: 0 }, prices)).toThrow(RangeError);
-    expect(() => costMicros({ inputTokens: 1, outputTokens: 0 }, { ...prices, outputPerMTok: -1n })).toThrow(RangeError);
+    expect(() => costMicros({ inputTokens: 1, outputTokens: 0 }, { ...prices, outputPerMTok: -1n })).toThrow("outputPerMTok must not be negative, got -1");
+    expect(() => costMicros({ inputTokens: 1, outputTokens: 0 }, { ...prices, inputPerMTok: -2n })).toThrow("inputPerMTok must not be negative, got -2");
+    expect(() => costMicros({ inputTokens: 1, outputTokens: 0 }, { ...prices, cachedInputPerMTok: -3n })).toThrow("cachedInputPerMTok must not be negative, got -3");
   });
 
   it("is never below the exact cost and less than one micro-dollar above it", () => {
