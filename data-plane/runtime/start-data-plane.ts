@@ -10,7 +10,7 @@ import { createGatewayMetrics } from "../metrics/gateway-metrics.ts";
 import { closeUpstreams } from "../relay/upstream-client.ts";
 import { startGateway } from "../server/app.ts";
 import { startSnapshotSync } from "../snapshot/index.ts";
-import { createUsageWriter, insertUsageRecords, refusedByDatabase } from "../usage/index.ts";
+import { createDropLog, createUsageWriter, insertUsageRecords, refusedByDatabase } from "../usage/index.ts";
 
 export interface DataPlaneServices {
   config: Config;
@@ -60,12 +60,13 @@ export async function startDataPlane(services: DataPlaneServices): Promise<DataP
         onLeaseAdmit: () => metrics.leaseAdmits.inc(),
       })
     : createMemoryAdmission();
+  const dropLog = createDropLog(log);
   const usage = createUsageWriter({
     write: insertUsageRecords(prisma.$pool),
     refused: refusedByDatabase,
     log,
     // A refused record is logged by the writer itself, with its request id and the database's reason.
-    onDropped: (count, reason) => reason !== "refused" && log(`usage writer dropped ${count} records (${reason.replace("_", " ")})`),
+    onDropped: (count, reason) => reason !== "refused" && dropLog.dropped(count, reason),
   });
   metrics.observeUsageWriter(usage);
   const gateway = await startGateway({ config, snapshot: () => sync.current(), admission, usage, metrics, log });
@@ -76,6 +77,7 @@ export async function startDataPlane(services: DataPlaneServices): Promise<DataP
     async close(graceMs = 10_000) {
       await gateway.close(graceMs);
       await usage.close();
+      dropLog.close();
       await sync.stop();
       await admission.close();
       await redis?.quit().catch(() => undefined);
