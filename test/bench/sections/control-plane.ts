@@ -71,7 +71,9 @@ async function run(env: BenchEnv): Promise<SectionResult> {
     CONTROL_PLANE_PORT: "0",
     TOLLGATE_AUTO_MIGRATE: "false",
   };
-  const timed = await startStoppableChild("control plane", benchFile("../../control-plane/main.ts"), [], { core: GATEWAY_CORE, env: cpEnv, ready: /control plane ready: (\S+)/ });
+  // BENCH_CP_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/cp" profiles the timed control plane (written when it stops).
+  const nodeArgs = (process.env.BENCH_CP_NODE_ARGS ?? "").split(" ").filter((arg) => arg !== "");
+  const timed = await startStoppableChild("control plane", benchFile("../../control-plane/main.ts"), [], { core: GATEWAY_CORE, env: cpEnv, nodeArgs, ready: /control plane ready: (\S+)/ });
   const counting = await startStoppableChild("counting control plane", benchFile("counting-control-plane.ts"), [], { core: GATEWAY_CORE, env: cpEnv, ready: /counting control plane ready: (\S+ \S+)/ });
   const [countingUrl, statementsUrl] = counting.value.split(" ") as [string, string];
   const client = graphqlClient(timed.value, dataset.ownerKey);
