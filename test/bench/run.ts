@@ -5,6 +5,7 @@ import pg from "pg";
 import { redisUrl } from "../support/database.ts";
 import { type BenchEnv, benchFile, log, runCleanups, startBenchEnv } from "./bench-env.ts";
 import { coreTicks, describeCoreUsage } from "./core-usage.ts";
+import { cpuIdleDescription } from "./cpu-idle.ts";
 import { hasTaskset, stopChildren } from "./processes.ts";
 import { targetTable } from "./report.ts";
 import { SECTIONS } from "./sections/index.ts";
@@ -65,7 +66,7 @@ async function main(): Promise<void> {
     console.log(`\n## ${section.title}\n\n${cores ? `Cores during this section: ${cores}.\n\n` : ""}${result.body.join("\n\n")}\n\n${result.targets.length ? targetTable(result.targets) : ""}\n`);
   }
   const pinning = hasTaskset ? "gateway-side processes on core 0; mock, load generators on core 1 (taskset); Postgres and Redis unpinned" : "none (no taskset)";
-  writeReport(benchFile("BENCHMARKS.md"), SECTIONS, blocks, { ...(await serviceVersions(env.database.url)), pinning });
+  writeReport(benchFile("BENCHMARKS.md"), SECTIONS, blocks, { ...(await serviceVersions(env.database.url)), pinning, "cpu idle": cpuIdleDescription() });
   log(`wrote ${benchFile("BENCHMARKS.md")}`);
 }
 
