@@ -17,20 +17,44 @@ import type { UsageRecordInput } from "../contracts.ts";
 export function insertUsageRecords(pool: Pick<Pool, "query">): (records: UsageRecordInput[]) => Promise<void> {
   return async (records) => {
     if (records.length === 0) return;
-    await pool.query(INSERT, COLUMNS.map(({ name, value }) => records.map(value ?? ((record) => record[name]))));
+    await pool.query(INSERT, COLUMNS.map(({ name, value, text }) => arrayLiteral(records.map(value ?? ((record) => record[name])), text === true)));
   };
 }
 
 /**
- * The record's fields, each a column of the same name and this Postgres type, in the INSERT's order. Big integers and
- * dates go as text, which pg passes as is.
+ * A column as a Postgres array literal, built with one join. pg converts a JS array itself, but it quotes and escapes
+ * every element through several intermediate strings: about 3 KB of garbage per record, 9 % of everything the data
+ * plane allocated at no-delay c64 (sampling heap profile, issue 5). Numbers, uuids, bigint texts and ISO dates hold no
+ * character the literal syntax reserves, so they go bare; text is always quoted, `\` and `"` escaped, so a name like
+ * `NULL` or `{a,b}` stays the name it is.
  */
-const COLUMNS: readonly { name: keyof UsageRecordInput; type: string; value?: (record: UsageRecordInput) => unknown }[] = [
-  { name: "requestId", type: "text" },
+export function arrayLiteral(values: readonly unknown[], text: boolean): string {
+  const items = new Array<string>(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    if (value === null || value === undefined) items[i] = "NULL";
+    else if (!text) items[i] = String(value);
+    else {
+      const raw = String(value);
+      items[i] = `"${RESERVED_IN_QUOTES.test(raw) ? raw.replace(RESERVED_IN_QUOTES_ALL, "\\$&") : raw}"`;
+    }
+  }
+  return `{${items.join(",")}}`;
+}
+
+const RESERVED_IN_QUOTES = /["\\]/;
+const RESERVED_IN_QUOTES_ALL = /["\\]/g;
+
+/**
+ * The record's fields, each a column of the same name and this Postgres type, in the INSERT's order, each sent as one
+ * array literal (arrayLiteral; `text` marks the columns whose values must be quoted).
+ */
+const COLUMNS: readonly { name: keyof UsageRecordInput; type: string; value?: (record: UsageRecordInput) => unknown; text?: true }[] = [
+  { name: "requestId", type: "text", text: true },
   { name: "userId", type: "uuid" },
   { name: "virtualAccountId", type: "uuid" },
   { name: "apiKeyId", type: "uuid" },
-  { name: "modelSlug", type: "text" },
+  { name: "modelSlug", type: "text", text: true },
   { name: "providerModelId", type: "uuid" },
   { name: "inputTokens", type: "int" },
   { name: "outputTokens", type: "int" },

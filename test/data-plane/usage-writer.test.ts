@@ -233,7 +233,7 @@ describe("usage writer over Postgres", () => {
   });
 
   it("keeps names that mean something in an array literal as they are (quotes, braces, commas, NULL)", async () => {
-    const names = ["NULL", 'a"b\\c{d},e', "", " ", "模型 🙂"];
+    const names = ["NULL", "null", 'a"b\\c{d},e', "", " ", "模型 🙂", "ends with \\", '\\"', "tab\there\nnewline", "{}", "'quoted'"];
     const records = names.map((modelSlug) => record({ modelSlug, status: 418 }));
     await insertUsageRecords(prisma.$pool)(records);
     const rows = await prisma.usageRecord.findMany({ where: { requestId: { in: ids(records) } }, orderBy: { id: "asc" } });
