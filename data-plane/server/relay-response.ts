@@ -27,7 +27,8 @@ const UPSTREAM_FAILED_BODY = JSON.stringify({ error: "upstream_error", message: 
  * the upstream body and resume from onWritable, so at most one upstream chunk (undici's highWaterMark) sits in uWS's
  * buffer per stream beyond the socket's own; a client that never drains is timed out by uWS and aborted.
  *
- * A JSON (non-SSE) body is written one chunk behind: the newest chunk is held until the next arrives or the body ends.
+ * A JSON answer to a request that did not ask for a stream is written one chunk behind: the newest chunk is held until
+ * the next arrives or the body ends. (A stream is never held back, whatever content type its provider gives it.)
  * Most answers are one chunk, which then leaves with its headers in a single send with a Content-Length, where writing
  * on arrival costs a second send for the chunked terminator (5–10 % more requests a second at no-delay load on the
  * bench host, issue 5). A partial JSON body is of no use to a client, so the delay costs nothing, and the hold is one
@@ -38,10 +39,12 @@ export class ResponseRelay {
   private paused = false;
   private ended = false;
   private readonly sse: boolean;
+  /** Whether chunks are written one behind (see the class comment). */
+  private readonly holdBack: boolean;
   /** Whether everything forwarded so far ends on an SSE event boundary (so an error event can follow cleanly). */
   private atEventBoundary = true;
   private pending: Buffer | null = null;
-  /** JSON only: the newest chunk, not yet written (see the class comment). */
+  /** With holdBack: the newest chunk, not yet written. */
   private held: Buffer | null = null;
   private writeOk = true;
   // Handlers are bound methods, not arrow-function fields: under tsx (esbuild's keepNames) each such field costs a
@@ -62,8 +65,11 @@ export class ResponseRelay {
     /** Headers of our own (request id, rate limits) sent along with the provider's. */
     private readonly extraHeaders: Record<string, string>,
     private readonly done: RelayDone,
+    /** The client asked for a stream. */
+    streamed: boolean,
   ) {
     this.sse = contentTypeOf(answer.headers).startsWith("text/event-stream");
+    this.holdBack = !streamed && !this.sse;
   }
 
   start(): void {
@@ -100,7 +106,7 @@ export class ResponseRelay {
     if (!this.exchange.open) return;
     let out = this.scanner === null ? chunk : this.scanner.push(chunk);
     if (out.length === 0) return;
-    if (!this.sse) {
+    if (this.holdBack) {
       const previous = this.held;
       this.held = out;
       if (previous === null) return;

@@ -158,7 +158,7 @@ export class UpstreamCall implements CallRecord {
     const adapter = this.deps.adapterFor(route.providerKind)!;
     const scanner = ok ? adapter.usageScanner(this.endpoint, this.request.stream, hideInjectedUsage) : null;
     this.deps.metrics.openStreams.inc();
-    new ResponseRelay(this.exchange, answer, scanner, this.format, this.responseHeaders, this).start();
+    new ResponseRelay(this.exchange, answer, scanner, this.format, this.responseHeaders, this, this.request.stream).start();
   }
 
   relayDone(outcome: RelayOutcome, scanner: UsageScanner | null): void {

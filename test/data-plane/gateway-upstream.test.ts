@@ -33,6 +33,7 @@ beforeAll(async () => {
     plain: [openaiRoute("gpt-mock", 0)],
     dribbled: [openaiRoute("whole", 0, dribblerUrl)],
     "dribbled-cut": [openaiRoute("cut", 0, dribblerUrl)],
+    "dribbled-gated": [openaiRoute("gated", 0, dribblerUrl)],
     "first-fails": [openaiRoute("mock-status-500", 0), openaiRoute("gpt-mock", 1)],
     "first-unreachable": [openaiRoute("gpt-mock", 0, UNREACHABLE), openaiRoute("gpt-mock", 1)],
     "first-throttled": [openaiRoute("mock-status-429-retry-7", 0), openaiRoute("gpt-mock", 1)],
@@ -101,16 +102,29 @@ const DRIBBLED = JSON.stringify({
   usage: { prompt_tokens: 5, completion_tokens: 7, total_tokens: 12 },
 });
 
+const GATED_FIRST = 'data: {"choices":[{"index":0,"delta":{"content":"first"}}]}\n\n';
+const GATED_REST = "data: [DONE]\n\n";
+/** Opens the "gated" provider's second piece. */
+let openGate: () => void = () => {};
+
 /**
  * A provider that writes its JSON answer in four pieces 30 ms apart (so the gateway gets them as separate chunks);
- * for the model "cut" it closes the connection instead of sending the last piece.
+ * for the model "cut" it closes the connection instead of sending the last piece. For "gated" it streams an SSE event
+ * under a wrong content type (text/plain) and sends the rest only once the test calls openGate().
  */
 async function startDribbler(): Promise<Server> {
   const server = createServer((req, res) => {
     const parts: Buffer[] = [];
     req.on("data", (part: Buffer) => parts.push(part));
     req.on("end", () => {
-      const cut = JSON.parse(Buffer.concat(parts).toString("utf8")).model === "cut";
+      const model = JSON.parse(Buffer.concat(parts).toString("utf8")).model;
+      if (model === "gated") {
+        res.writeHead(200, { "content-type": "text/plain" });
+        res.write(GATED_FIRST);
+        openGate = () => res.end(GATED_REST);
+        return;
+      }
+      const cut = model === "cut";
       res.writeHead(200, { "content-type": "application/json" });
       const step = Math.ceil(DRIBBLED.length / 4);
       let at = 0;
@@ -311,6 +325,39 @@ describe("JSON answers", () => {
     expect(res.headers["content-length"]).toBe(String(Buffer.byteLength(body)));
     expect(JSON.parse(body).choices[0].message.content).toBe(mockCompletionText(8));
     expect((await settledOnce()).outputTokens).toBe(8);
+  });
+
+  it("never holds back a stream, even one its provider labels as something other than SSE", async () => {
+    const received: string[] = [];
+    const ended = new Promise<void>((resolve, reject) => {
+      const req = httpRequest(`${gw.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key.secret}`, "content-type": "application/json" },
+      });
+      req.on("response", (res) => {
+        res.on("data", (part: Buffer) => {
+          received.push(part.toString("utf8"));
+          // The provider sends the rest only once the first piece has reached the client through the gateway.
+          if (received.length === 1) openGate();
+        });
+        res.on("end", resolve);
+        res.on("error", reject);
+      });
+      req.on("error", reject);
+      req.end(JSON.stringify({ model: "dribbled-gated", messages: hello, stream: true }));
+    });
+    // Held back, the first piece would never come on its own: give up waiting after 5 s and let the provider go on.
+    let heldBack = false;
+    const giveUp = setTimeout(() => {
+      heldBack = received.length === 0;
+      openGate();
+    }, 5_000);
+    await ended;
+    clearTimeout(giveUp);
+    expect(heldBack).toBe(false);
+    expect(received[0]).toBe(GATED_FIRST);
+    expect(received.join("")).toBe(GATED_FIRST + GATED_REST);
+    expect((await settledOnce()).status).toBe(200);
   });
 
   it("relays an answer that arrives in pieces byte for byte, and charges its usage", async () => {
