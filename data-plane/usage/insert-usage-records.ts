@@ -17,7 +17,7 @@ import type { UsageRecordInput } from "../contracts.ts";
 export function insertUsageRecords(pool: Pick<Pool, "query">): (records: UsageRecordInput[]) => Promise<void> {
   return async (records) => {
     if (records.length === 0) return;
-    await pool.query(INSERT, COLUMNS.map(({ name, value, text }) => arrayLiteral(records.map(value ?? ((record) => record[name])), text === true)));
+    await pool.query(INSERT, COLUMNS.map(({ name, type, value }) => arrayLiteral(records.map(value ?? ((record) => record[name])), type === "text")));
   };
 }
 
@@ -34,32 +34,28 @@ export function arrayLiteral(values: readonly unknown[], text: boolean): string 
     const value = values[i];
     if (value === null || value === undefined) items[i] = "NULL";
     else if (!text) items[i] = String(value);
-    else {
-      const raw = String(value);
-      items[i] = `"${RESERVED_IN_QUOTES.test(raw) ? raw.replace(RESERVED_IN_QUOTES_ALL, "\\$&") : raw}"`;
-    }
+    else items[i] = `"${String(value).replace(RESERVED_IN_QUOTES, "\\$&")}"`;
   }
   return `{${items.join(",")}}`;
 }
 
-const RESERVED_IN_QUOTES = /["\\]/;
-const RESERVED_IN_QUOTES_ALL = /["\\]/g;
+const RESERVED_IN_QUOTES = /["\\]/g;
 
 /**
  * The record's fields, each a column of the same name and this Postgres type, in the INSERT's order, each sent as one
- * array literal (arrayLiteral; `text` marks the columns whose values must be quoted).
+ * array literal (arrayLiteral quotes the text columns). A bigint's String() is its digits; a Date's is not ISO.
  */
-const COLUMNS: readonly { name: keyof UsageRecordInput; type: string; value?: (record: UsageRecordInput) => unknown; text?: true }[] = [
-  { name: "requestId", type: "text", text: true },
+const COLUMNS: readonly { name: keyof UsageRecordInput; type: string; value?: (record: UsageRecordInput) => unknown }[] = [
+  { name: "requestId", type: "text" },
   { name: "userId", type: "uuid" },
   { name: "virtualAccountId", type: "uuid" },
   { name: "apiKeyId", type: "uuid" },
-  { name: "modelSlug", type: "text", text: true },
+  { name: "modelSlug", type: "text" },
   { name: "providerModelId", type: "uuid" },
   { name: "inputTokens", type: "int" },
   { name: "outputTokens", type: "int" },
   { name: "cachedTokens", type: "int" },
-  { name: "costMicros", type: "bigint", value: (record) => record.costMicros.toString() },
+  { name: "costMicros", type: "bigint" },
   { name: "status", type: "int" },
   { name: "latencyMs", type: "int" },
   { name: "ttfbMs", type: "int" },

@@ -74,22 +74,31 @@ function chat(model: string, extra: Record<string, unknown> = {}) {
   });
 }
 
-/** A chat completion through node:http, which tells a clean end from a cut connection (fetch hides the difference). */
-function rawChat(model: string): Promise<{ res: IncomingMessage; body: string; error: Error | null }> {
+/**
+ * A chat completion through node:http, which tells a clean end from a cut connection (fetch hides the difference) and
+ * shows the body as the pieces it arrived in; `onPiece` sees each as it comes.
+ */
+function rawChat(
+  model: string,
+  options: { stream?: boolean; onPiece?: (index: number) => void } = {},
+): Promise<{ res: IncomingMessage; body: string; pieces: string[]; error: Error | null }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(`${gw.url}/v1/chat/completions`, {
       method: "POST",
       headers: { authorization: `Bearer ${key.secret}`, "content-type": "application/json" },
     });
     req.on("response", (res) => {
-      const parts: Buffer[] = [];
-      const done = (error: Error | null) => resolve({ res, body: Buffer.concat(parts).toString("utf8"), error });
-      res.on("data", (part: Buffer) => parts.push(part));
+      const pieces: string[] = [];
+      const done = (error: Error | null) => resolve({ res, body: pieces.join(""), pieces, error });
+      res.on("data", (part: Buffer) => {
+        pieces.push(part.toString("utf8"));
+        options.onPiece?.(pieces.length - 1);
+      });
       res.on("end", () => done(null));
       res.on("error", done);
     });
     req.on("error", reject);
-    req.end(JSON.stringify({ model, messages: hello }));
+    req.end(JSON.stringify({ model, messages: hello, ...(options.stream ? { stream: true } : {}) }));
   });
 }
 
@@ -328,35 +337,27 @@ describe("JSON answers", () => {
   });
 
   it("never holds back a stream, even one its provider labels as something other than SSE", async () => {
-    const received: string[] = [];
-    const ended = new Promise<void>((resolve, reject) => {
-      const req = httpRequest(`${gw.url}/v1/chat/completions`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${key.secret}`, "content-type": "application/json" },
-      });
-      req.on("response", (res) => {
-        res.on("data", (part: Buffer) => {
-          received.push(part.toString("utf8"));
-          // The provider sends the rest only once the first piece has reached the client through the gateway.
-          if (received.length === 1) openGate();
-        });
-        res.on("end", resolve);
-        res.on("error", reject);
-      });
-      req.on("error", reject);
-      req.end(JSON.stringify({ model: "dribbled-gated", messages: hello, stream: true }));
+    let arrived = false;
+    // The provider sends the rest only once the first piece has reached the client through the gateway.
+    const answer = rawChat("dribbled-gated", {
+      stream: true,
+      onPiece: (index) => {
+        arrived = true;
+        if (index === 0) openGate();
+      },
     });
     // Held back, the first piece would never come on its own: give up waiting after 5 s and let the provider go on.
     let heldBack = false;
     const giveUp = setTimeout(() => {
-      heldBack = received.length === 0;
+      heldBack = !arrived;
       openGate();
     }, 5_000);
-    await ended;
+    const { pieces, error } = await answer;
     clearTimeout(giveUp);
+    expect(error).toBeNull();
     expect(heldBack).toBe(false);
-    expect(received[0]).toBe(GATED_FIRST);
-    expect(received.join("")).toBe(GATED_FIRST + GATED_REST);
+    expect(pieces[0]).toBe(GATED_FIRST);
+    expect(pieces.join("")).toBe(GATED_FIRST + GATED_REST);
     expect((await settledOnce()).status).toBe(200);
   });
 
