@@ -65,8 +65,7 @@ export async function startDataPlane(services: DataPlaneServices): Promise<DataP
     write: insertUsageRecords(prisma.$pool),
     refused: refusedByDatabase,
     log,
-    // A refused record is logged by the writer itself, with its request id and the database's reason.
-    onDropped: (count, reason) => reason !== "refused" && dropLog.dropped(count, reason),
+    onDropped: (count, reason) => dropLog.dropped(count, reason),
   });
   metrics.observeUsageWriter(usage);
   const gateway = await startGateway({ config, snapshot: () => sync.current(), admission, usage, metrics, log });

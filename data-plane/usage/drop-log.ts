@@ -8,6 +8,9 @@ export interface DropLog {
   close(): void;
 }
 
+/** The writer logs these itself, one line each, with what only it knows (a refused record's id, the database's reason). */
+const TOLD_BY_WRITER: ReadonlySet<DropReason> = new Set(["refused", "unwritten"]);
+
 /**
  * The first drop is logged at once. Drops after it are summed per reason and logged at most once every `everyMs`; once
  * a whole interval passes without a drop, the next one is again logged at once. The metric
@@ -36,6 +39,7 @@ export function createDropLog(log: (line: string) => void, everyMs = 10_000): Dr
 
   return {
     dropped(count, reason) {
+      if (TOLD_BY_WRITER.has(reason)) return;
       untold.set(reason, (untold.get(reason) ?? 0) + count);
       if (timer !== null) return;
       tell(`; further drops are summed, a line every ${everyMs / 1000} s at most`);

@@ -22,8 +22,11 @@ export interface UsageWriterOptions {
   log?: (message: string) => void;
 }
 
-/** buffer_full: past maxBuffered; closed: added after close() or left when it gave up; refused: see `refused`. */
-export type DropReason = "buffer_full" | "closed" | "refused";
+/**
+ * buffer_full: past maxBuffered; closed: added after close(); unwritten: still held when close() gave up on an
+ * unreachable database; refused: see `refused`. The writer logs refused and unwritten records itself, with the reason.
+ */
+export type DropReason = "buffer_full" | "closed" | "unwritten" | "refused";
 
 export interface UsageWriter {
   /** O(1); never blocks or throws. */
@@ -178,7 +181,7 @@ export function createUsageWriter(options: UsageWriterOptions): UsageWriter {
     queue = [];
     head = 0;
     log(`closing with the database unreachable: ${left} usage records are lost`);
-    drop(left, "closed");
+    drop(left, "unwritten");
   }
 
   function flush(): Promise<void> {

@@ -49,6 +49,25 @@ describe("drop log", () => {
     expect(lines).toHaveLength(2);
   });
 
+  it("adds nothing to what the writer tells itself: a refused record, and what close() gave up on", async () => {
+    const dropLog = createDropLog((line) => lines.push(line), 10_000);
+    const writer = createUsageWriter({
+      write: () => Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:5432")),
+      maxBackoffMs: 20,
+      closeTimeoutMs: 150,
+      log: (line) => lines.push(line),
+      onDropped: (count, reason) => dropLog.dropped(count, reason),
+    });
+    const usage = { userId: null, virtualAccountId: null, apiKeyId: null, modelSlug: "m", providerModelId: null, inputTokens: 1, outputTokens: 1, cachedTokens: 0, costMicros: 1n, status: 200, latencyMs: 1, ttfbMs: 1 };
+    for (let i = 0; i < 4; i++) writer.add({ ...usage, requestId: `r-${i}`, createdAt: new Date() });
+    const closed = writer.close();
+    await vi.advanceTimersByTimeAsync(1_000);
+    await closed;
+    dropLog.dropped(1, "refused");
+    dropLog.close();
+    expect(lines.filter((line) => !line.includes("retrying"))).toEqual(["closing with the database unreachable: 4 usage records are lost"]);
+  });
+
   it("keeps a writer whose database is away to a few lines while it drops thousands of records", async () => {
     const dropLog = createDropLog((line) => lines.push(line), 10_000);
     let dropped = 0;

@@ -7,7 +7,7 @@ import { startEmbeddedPostgres } from "../../control-plane/db/embedded-postgres.
 import { applyMigrations } from "../../control-plane/db/migrate.ts";
 import type { UsageRecordInput } from "../../data-plane/contracts.ts";
 import { insertUsageRecords, refusedByDatabase } from "../../data-plane/usage/insert-usage-records.ts";
-import { createUsageWriter } from "../../data-plane/usage/usage-writer.ts";
+import { createUsageWriter, type DropReason } from "../../data-plane/usage/usage-writer.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 
 let sequence = 0;
@@ -191,21 +191,26 @@ describe("usage writer", () => {
     expect(writer.buffered()).toBe(0);
   });
 
-  it("close() gives up at its deadline when the database stays down, counting what is lost", async () => {
-    const drops: number[] = [];
+  it("close() gives up at its deadline when the database stays down, counting and telling what is lost", async () => {
+    const drops: Array<[number, DropReason]> = [];
+    const logged: string[] = [];
     const writer = createUsageWriter({
       write: () => Promise.reject(new Error("connection refused")),
       maxBackoffMs: 20,
       closeTimeoutMs: 150,
-      onDropped: (n) => drops.push(n),
-      log: () => undefined,
+      onDropped: (n, reason) => drops.push([n, reason]),
+      log: (line) => logged.push(line),
     });
     for (let i = 0; i < 7; i++) writer.add(record());
     const startedAt = performance.now();
     await writer.close();
     expect(performance.now() - startedAt).toBeLessThan(500);
     expect(writer.dropped()).toBe(7);
-    expect(drops).toEqual([7]);
+    // Its own reason, apart from records added after close(): the writer has already said so in its log.
+    expect(drops).toEqual([[7, "unwritten"]]);
+    expect(logged.filter((line) => line.includes("7 usage records are lost"))).toHaveLength(1);
+    writer.add(record());
+    expect(drops).toEqual([[7, "unwritten"], [1, "closed"]]);
   });
 });
 
