@@ -2,9 +2,13 @@
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { type Prisma, PrismaClient } from "./generated/prisma/client.ts";
+import { type PoolRows, poolRows } from "./pool-rows.ts";
 
-/** The Prisma client, plus the pg pool it runs on for the one hot write that bypasses Prisma (usage batches). */
-export type Db = InstanceType<typeof PrismaClient> & { readonly $pool: pg.Pool };
+/**
+ * The Prisma client, plus the pg pool it runs on: for the one hot write that bypasses Prisma (usage batches), and
+ * `$rows` for the hot list-page reads (pool-rows.ts).
+ */
+export type Db = InstanceType<typeof PrismaClient> & { readonly $pool: pg.Pool; readonly $rows: PoolRows };
 /** The client inside `$transaction(async (tx) => …)`. */
 export type Tx = Prisma.TransactionClient;
 
@@ -27,5 +31,5 @@ export function createDb(connectionString: string, poolSize: number, options: Db
   const { onQuery } = options;
   const client = onQuery ? new PrismaClient({ adapter, log: [{ emit: "event", level: "query" }] }) : new PrismaClient({ adapter });
   if (onQuery) (client as PrismaClient<"query">).$on("query", (event) => onQuery(event.query, Number(event.duration)));
-  return Object.assign(client, { $pool: pool }) as unknown as Db;
+  return Object.assign(client, { $pool: pool, $rows: poolRows(pool, onQuery) }) as unknown as Db;
 }

@@ -11,8 +11,9 @@ type GrantQuery = { include?: Prisma.ModelGrantInclude; select?: Prisma.ModelGra
 
 /**
  * Each user's grants by model slug, for every user a request shows: the users page's heaviest column (~9 grants a
- * user). For the selections a page makes (the grant, and its model's own fields) two plain statements load them; Prisma's
- * nested load of the same rows cost about twice the control-plane CPU. Any other selection goes to Prisma as planned.
+ * user). For the selections a page makes (the grant, and its model's own fields) two plain statements on the pool
+ * load them (db/pool-rows.ts); Prisma's nested load of the same rows cost about twice the control-plane CPU. Any other
+ * selection goes to Prisma as planned.
  */
 const grantsOfUsers: BatchLoader<ModelGrant[], GrantQuery> = async (prisma, ids, query) => {
   const grants = ownFieldsAnd(query, "model") ? await plainGrants(prisma, ids, query.include?.model === true) : await plannedGrants(prisma, ids, query);
@@ -20,12 +21,13 @@ const grantsOfUsers: BatchLoader<ModelGrant[], GrantQuery> = async (prisma, ids,
 };
 
 async function plainGrants(prisma: Db, ids: string[], withModels: boolean): Promise<ModelGrant[]> {
-  const grants = await prisma.$queryRaw<Array<ModelGrant & { model?: Model }>>`
-    SELECT g.* FROM "ModelGrant" g JOIN "Model" m ON m."id" = g."modelId"
-      WHERE g."userId" = ANY(${ids}::uuid[]) ORDER BY m."slug"`;
+  const grants = await prisma.$rows<ModelGrant & { model?: Model }>(
+    `SELECT g.* FROM "ModelGrant" g JOIN "Model" m ON m."id" = g."modelId" WHERE g."userId" = ANY($1::uuid[]) ORDER BY m."slug"`,
+    [ids],
+  );
   if (!withModels) return grants;
   // Asked even when no user holds a grant, so a page costs the same statements whatever it holds.
-  const models = await prisma.$queryRaw<Model[]>`SELECT * FROM "Model" WHERE "id" = ANY(${[...new Set(grants.map((g) => g.modelId))]}::uuid[])`;
+  const models = await prisma.$rows<Model>(`SELECT * FROM "Model" WHERE "id" = ANY($1::uuid[])`, [[...new Set(grants.map((g) => g.modelId))]]);
   const byId = new Map(models.map((m) => [m.id, m]));
   // The rows are this load's own: each takes its model in place rather than as a copy.
   for (const grant of grants) grant.model = byId.get(grant.modelId);

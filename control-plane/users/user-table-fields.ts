@@ -1,7 +1,7 @@
 // Columns of the users table on User: live key count and allowed providers (direct or through groups), each loaded
 // for the whole page at once (batched-load.ts): one grouped count, and one access query plus one for the providers.
 import { getRefFromModel } from "@pothos/plugin-prisma";
-import { batchedCount, batchedLoad, type BatchLoader, countsBy } from "../batched-load.ts";
+import { batchedCount, batchedLoad, type BatchLoader } from "../batched-load.ts";
 import { builder } from "../builder.ts";
 import type { AccessLevel, Provider } from "../db/generated/prisma/client.ts";
 import { AccessLevelEnum } from "../provider-access/provider-access-type.ts";
@@ -63,18 +63,25 @@ const AllowedProviderRef = builder.objectRef<AllowedProvider>("AllowedProvider")
   }),
 });
 
-const liveKeyCounts: BatchLoader<number> = async (prisma, ids) =>
-  countsBy(await prisma.apiKey.groupBy({ by: ["userId"], where: { userId: { in: ids }, revokedAt: null }, _count: { _all: true } }), "userId");
+const liveKeyCounts: BatchLoader<number> = async (prisma, ids) => {
+  const rows = await prisma.$rows<{ userId: string; count: number }>(
+    `SELECT "userId", count(*)::int AS "count" FROM "ApiKey" WHERE "userId" = ANY($1::uuid[]) AND "revokedAt" IS NULL GROUP BY "userId"`,
+    [ids],
+  );
+  return new Map(rows.map((row) => [row.userId, row.count]));
+};
 
 /** Every access path of the page's users in one statement (direct, or a group's name), then their providers in one more. */
 const allowedProvidersOf: BatchLoader<AllowedProvider[]> = async (prisma, ids) => {
-  const paths = await prisma.$queryRaw<{ userId: string; providerId: string; level: AccessLevel; via: string | null }[]>`
-    SELECT a."userId"::text AS "userId", a."providerId"::text AS "providerId", a."level"::text AS "level", NULL AS "via"
-      FROM "ProviderAccess" a WHERE a."userId" = ANY(${ids}::uuid[])
+  const paths = await prisma.$rows<{ userId: string; providerId: string; level: AccessLevel; via: string | null }>(
+    `SELECT a."userId", a."providerId", a."level"::text AS "level", NULL AS "via"
+      FROM "ProviderAccess" a WHERE a."userId" = ANY($1::uuid[])
     UNION ALL
-    SELECT m."userId"::text, a."providerId"::text, a."level"::text, g."name"
+    SELECT m."userId", a."providerId", a."level"::text, g."name"
       FROM "GroupMembership" m JOIN "Group" g ON g."id" = m."groupId" JOIN "ProviderAccess" a ON a."groupId" = m."groupId"
-      WHERE m."userId" = ANY(${ids}::uuid[])`;
+      WHERE m."userId" = ANY($1::uuid[])`,
+    [ids],
+  );
   const providerIds = [...new Set(paths.map((p) => p.providerId))];
   // Asked even when no path exists, so a page costs the same statements whatever it holds.
   const providers = new Map((await prisma.provider.findMany({ where: { id: { in: providerIds } } })).map((p) => [p.id, p]));

@@ -28,9 +28,11 @@ const groupsOfUsers: BatchLoader<Group[], GroupQuery> = async (prisma, ids, quer
     });
     return listsBy(memberships, (m) => m.userId, (m) => m.group as Group);
   }
-  const rows = await prisma.$queryRaw<Array<Group & { memberId: string }>>`
-    SELECT m."userId" AS "memberId", g.* FROM "GroupMembership" m JOIN "Group" g ON g."id" = m."groupId"
-      WHERE m."userId" = ANY(${ids}::uuid[]) ORDER BY g."name"`;
+  const rows = await prisma.$rows<Group & { memberId: string }>(
+    `SELECT m."userId" AS "memberId", g.* FROM "GroupMembership" m JOIN "Group" g ON g."id" = m."groupId"
+      WHERE m."userId" = ANY($1::uuid[]) ORDER BY g."name"`,
+    [ids],
+  );
   return listsBy(rows, (row) => row.memberId, ({ memberId: _, ...group }) => group);
 };
 
