@@ -62,6 +62,38 @@ describe("users table", () => {
     expect((await row(other.email)).allowedProviders).toEqual([{ provider: { name: `Gamma ${t}` }, level: "MANAGER", via: ["direct"] }]);
   });
 
+  it("shows a provider, group and model through the page exactly as their own queries do (rows read past Prisma)", async () => {
+    const t = tag();
+    const u = await user(`fields-${t}@table.test`);
+    const p = await cp.prisma.provider.create({
+      data: { name: `Fields ${t}`, kind: "openai", baseUrl: "https://api.example.test/v1", settings: { apiVersion: "2024-06-01" }, credentialsCiphertext: Buffer.from("x") },
+    });
+    const g = await group(`Fields ${t}`, [u.id]);
+    await access(p.id, { groupId: g.id });
+    const m = await cp.prisma.model.create({ data: { slug: `fields-${t}`, displayName: `Fields ${t}` } });
+    await cp.prisma.modelGrant.create({ data: { modelId: m.id, userId: u.id } });
+    const providerFields = "id name kind baseUrl status hasCredentials credentialsLast4 settings createdAt updatedAt";
+    const modelFields = "id slug displayName kind createdAt updatedAt";
+    const groupFields = "id name description createdAt updatedAt";
+    const { users } = await cp.ok(
+      `query ($search: String) { users(search: $search, first: 5) { edges { node {
+        groups { ${groupFields} } grants { id createdAt model { ${modelFields} } } allowedProviders { provider { ${providerFields} } } } } } }`,
+      { search: u.email },
+    );
+    const page = users.edges[0].node;
+    const own = await cp.ok(`query ($p: ID!, $g: ID!, $m: ID!) { provider(id: $p) { ${providerFields} } group(id: $g) { ${groupFields} } model(id: $m) { ${modelFields} } }`, {
+      p: p.id,
+      g: g.id,
+      m: m.id,
+    });
+    expect(page.allowedProviders).toEqual([{ provider: own.provider }]);
+    expect(page.allowedProviders[0].provider).toMatchObject({ hasCredentials: true, settings: { apiVersion: "2024-06-01" }, createdAt: p.createdAt.toISOString() });
+    expect(page.groups).toEqual([own.group]);
+    expect(page.grants).toHaveLength(1);
+    expect(page.grants[0].model).toEqual(own.model);
+    expect(page.grants[0].model.createdAt).toBe(m.createdAt.toISOString());
+  });
+
   it("shows no allowed providers for a user with none", async () => {
     const u = await user(`none-${tag()}@table.test`);
     expect((await row(u.email)).allowedProviders).toEqual([]);
