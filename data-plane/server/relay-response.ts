@@ -141,9 +141,8 @@ export class ResponseRelay {
   private relayEnd(): void {
     if (!this.exchange.open) return;
     const flushed = this.scanner === null ? null : this.scanner.flush();
-    const held = this.held;
+    this.pending = this.held === null ? flushed : joined(this.held, flushed);
     this.held = null;
-    this.pending = held === null ? flushed : flushed === null || flushed.length === 0 ? held : Buffer.concat([held, flushed]);
     this.exchange.finished = true;
     this.exchange.res.cork(this.corkedEnd);
     this.pending = null;
@@ -200,6 +199,10 @@ export class ResponseRelay {
 }
 
 function ignore(): void {}
+
+function joined(head: Buffer, tail: Buffer | null): Buffer {
+  return tail === null || tail.length === 0 ? head : Buffer.concat([head, tail]);
+}
 
 function contentTypeOf(headers: UpstreamResponse["headers"]): string {
   const value = headers["content-type"];

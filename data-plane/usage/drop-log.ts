@@ -1,15 +1,12 @@
 // Log lines for usage records the writer dropped, summed: while Postgres stays away with the buffer full, every request
 // drops a record, and a line for each would flood the log for as long as the outage lasts.
-import type { DropReason } from "./usage-writer.ts";
+import { type DropReason, LOGGED_BY_WRITER } from "./usage-writer.ts";
 
 export interface DropLog {
   dropped(count: number, reason: DropReason): void;
   /** Logs what is still untold, at once: the process is stopping. */
   close(): void;
 }
-
-/** The writer logs these itself, one line each, with what only it knows (a refused record's id, the database's reason). */
-const TOLD_BY_WRITER: ReadonlySet<DropReason> = new Set(["refused", "unwritten"]);
 
 /**
  * The first drop is logged at once. Drops after it are summed per reason and logged at most once every `everyMs`; once
@@ -39,7 +36,7 @@ export function createDropLog(log: (line: string) => void, everyMs = 10_000): Dr
 
   return {
     dropped(count, reason) {
-      if (TOLD_BY_WRITER.has(reason)) return;
+      if (LOGGED_BY_WRITER.has(reason)) return;
       untold.set(reason, (untold.get(reason) ?? 0) + count);
       if (timer !== null) return;
       tell(`; further drops are summed, a line every ${everyMs / 1000} s at most`);

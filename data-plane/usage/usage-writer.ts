@@ -24,9 +24,12 @@ export interface UsageWriterOptions {
 
 /**
  * buffer_full: past maxBuffered; closed: added after close(); unwritten: still held when close() gave up on an
- * unreachable database; refused: see `refused`. The writer logs refused and unwritten records itself, with the reason.
+ * unreachable database; refused: see `refused`.
  */
 export type DropReason = "buffer_full" | "closed" | "unwritten" | "refused";
+
+/** The reasons whose drops the writer logs itself, with what only it knows (a refused record's id, the database's reason). */
+export const LOGGED_BY_WRITER: ReadonlySet<DropReason> = new Set(["refused", "unwritten"]);
 
 export interface UsageWriter {
   /** O(1); never blocks or throws. */

@@ -1,9 +1,26 @@
 // The log lines of dropped usage records: the first at once, then sums, so an outage cannot flood the log.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { UsageRecordInput } from "../../data-plane/contracts.ts";
 import { createDropLog } from "../../data-plane/usage/drop-log.ts";
 import { createUsageWriter } from "../../data-plane/usage/usage-writer.ts";
 
 let lines: string[];
+const record = (requestId: string): UsageRecordInput => ({
+  requestId,
+  userId: null,
+  virtualAccountId: null,
+  apiKeyId: null,
+  modelSlug: "m",
+  providerModelId: null,
+  inputTokens: 1,
+  outputTokens: 1,
+  cachedTokens: 0,
+  costMicros: 1n,
+  status: 200,
+  latencyMs: 1,
+  ttfbMs: 1,
+  createdAt: new Date(),
+});
 beforeEach(() => {
   lines = [];
   vi.useFakeTimers();
@@ -58,8 +75,7 @@ describe("drop log", () => {
       log: (line) => lines.push(line),
       onDropped: (count, reason) => dropLog.dropped(count, reason),
     });
-    const usage = { userId: null, virtualAccountId: null, apiKeyId: null, modelSlug: "m", providerModelId: null, inputTokens: 1, outputTokens: 1, cachedTokens: 0, costMicros: 1n, status: 200, latencyMs: 1, ttfbMs: 1 };
-    for (let i = 0; i < 4; i++) writer.add({ ...usage, requestId: `r-${i}`, createdAt: new Date() });
+    for (let i = 0; i < 4; i++) writer.add(record(`r-${i}`));
     const closed = writer.close();
     await vi.advanceTimersByTimeAsync(1_000);
     await closed;
@@ -80,10 +96,8 @@ describe("drop log", () => {
         dropLog.dropped(count, reason);
       },
     });
-    const record = { requestId: "r", userId: null, virtualAccountId: null, apiKeyId: null, modelSlug: "m", providerModelId: null };
-    const usage = { inputTokens: 1, outputTokens: 1, cachedTokens: 0, costMicros: 1n, status: 200, latencyMs: 1, ttfbMs: 1 };
     for (let second = 0; second < 30; second++) {
-      for (let i = 0; i < 100; i++) writer.add({ ...record, ...usage, requestId: `r-${second}-${i}`, createdAt: new Date() });
+      for (let i = 0; i < 100; i++) writer.add(record(`r-${second}-${i}`));
       await vi.advanceTimersByTimeAsync(1_000);
     }
     expect(dropped).toBe(30 * 100 - 100);
