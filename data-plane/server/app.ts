@@ -4,6 +4,7 @@ import type { Admission, ProviderAdapter, Snapshot } from "../contracts.ts";
 import { createGatewayMetrics, type GatewayMetrics } from "../metrics/gateway-metrics.ts";
 import { adapterFor as registeredAdapterFor } from "../providers/registry.ts";
 import { callUpstream as sharedCallUpstream } from "../relay/upstream-client.ts";
+import { afterResponsesRun } from "./after-responses.ts";
 import { gatewayError } from "./errors.ts";
 import { Exchange } from "./exchange.ts";
 import type { UsageSink } from "./finish-call.ts";
@@ -90,6 +91,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           while (deps.inFlight > 0 && Date.now() < giveUpAt) await new Promise((r) => setTimeout(r, 25));
           // The fallback implementation has no app.close(); its connections end with the process.
           (app as { close?: () => void }).close?.();
+          // Closing aborted the streams still open; their usage is recorded after this turn's responses.
+          await afterResponsesRun();
         },
       });
     });

@@ -75,11 +75,13 @@ export interface CallRecord {
   createdAt: Date;
   /** performance.now() at arrival. */
   startedAt: number;
+  /** performance.now() when the request ended (its usage may be recorded a little later). */
+  endedAt: number;
   ticket: AdmissionTicket | null;
   /** The route that answered last (its prices apply), null when none was reached. */
   route: RouteTarget | null;
   ttfbMs: number | null;
-  /** True while a request to `route` is with the provider and no answer has come back. */
+  /** True while a request to `route` is with the provider and no answer has come back; as it was when the request ended. */
   awaitingAnswer: boolean;
   /** The gateway's own estimate of the request's input tokens (server/estimate-usage.ts), for when the provider never said. */
   inputEstimate(): number;
@@ -118,7 +120,7 @@ export function chargedUsage(call: CallRecord, answer: UsageScanner | null): Usa
  */
 export function finishCall(deps: FinishDeps, call: CallRecord, status: number, answer: UsageScanner | null): void {
   const usage = call.route === null ? NO_USAGE : chargedUsage(call, answer);
-  const latencyMs = performance.now() - call.startedAt;
+  const latencyMs = call.endedAt - call.startedAt;
   const cost = call.route === null ? 0n : chargedCost(usage, call.route, deps.log);
   const ticket = call.ticket;
   if (ticket !== null) {

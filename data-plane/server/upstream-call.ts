@@ -5,6 +5,7 @@ import { withStreamUsage } from "../providers/openai/stream-usage.ts";
 import { UpstreamAbort } from "../relay/upstream-abort.ts";
 import type { UpstreamResponse } from "../relay/upstream-client.ts";
 import { isRetryableStatus, UpstreamError } from "../relay/upstream-error.ts";
+import { type AfterResponse, afterResponses } from "./after-responses.ts";
 import { drainAnswer, type FailedAnswer } from "./drain-answer.ts";
 import { type GatewayError, gatewayError, statusLine } from "./errors.ts";
 import { estimateInputTokens } from "./estimate-usage.ts";
@@ -21,7 +22,7 @@ const CLIENT_CLOSED = 499;
 const UNENCODABLE = "unencodable";
 const TOO_DEEP = gatewayError("invalid_request", "The request body is nested too deeply");
 
-export class UpstreamCall implements CallRecord {
+export class UpstreamCall implements CallRecord, AfterResponse {
   readonly requestId = randomUUID();
   readonly createdAt = new Date();
   readonly slug: string;
@@ -29,7 +30,11 @@ export class UpstreamCall implements CallRecord {
   route: RouteTarget | null = null;
   ttfbMs: number | null = null;
   awaitingAnswer = false;
+  endedAt = 0;
   private status = 0;
+  /** What finish() was given, for afterResponse(). */
+  private finalStatus = 0;
+  private finalAnswer: UsageScanner | null = null;
   private finished = false;
   private readonly upstreamAbort = new UpstreamAbort();
   private readonly responseHeaders: Record<string, string>;
@@ -96,24 +101,25 @@ export class UpstreamCall implements CallRecord {
       this.route = route;
       const sentAt = performance.now();
       let answer: UpstreamResponse;
-      // A client leaving while this is set is charged the input estimate (see chargedUsage in finish-call.ts).
+      // A client leaving while this is set is charged the input estimate (see chargedUsage in finish-call.ts). Once
+      // finished it stays as it was: the record is made after this turn's responses (finish()).
       this.awaitingAnswer = true;
       try {
         answer = await this.deps.callUpstream(attempt.request, this.upstreamAbort, this.deps.timeouts);
       } catch (error) {
-        this.awaitingAnswer = false;
         if (this.finished) return;
+        this.awaitingAnswer = false;
         this.deps.log(`[data-plane] ${route.providerName} (${route.upstreamModel}) failed: ${(error as Error).message}`);
         // Only failures that prove the provider never started answering are worth another route.
         if (error instanceof UpstreamError && error.retryable) continue;
         break;
       }
-      this.awaitingAnswer = false;
       this.deps.metrics.upstreamDuration.labels(route.providerName).observe((performance.now() - sentAt) / 1000);
       if (this.finished) {
         answer.body.destroy();
         return;
       }
+      this.awaitingAnswer = false;
       if (isRetryableStatus(answer.status) && i < ordered.length - 1) {
         failed = await drainAnswer(answer);
         continue;
@@ -183,13 +189,28 @@ export class UpstreamCall implements CallRecord {
     this.finish(failed.statusCode, null);
   }
 
-  /** Exactly once per admitted request: settles the reservation and records usage (`answer`: the relayed answer's scanner). */
+  /**
+   * Exactly once per admitted request: settles the reservation and records usage (`answer`: the relayed answer's
+   * scanner). The response is already out; the bookkeeping waits until this turn's other responses are too.
+   */
   private finish(status: number, answer: UsageScanner | null): void {
     if (this.finished) return;
     this.finished = true;
     this.exchange.onAbort = null;
     clearTimeout(this.deadline);
+    this.endedAt = performance.now();
+    this.finalStatus = status;
+    this.finalAnswer = answer;
+    afterResponses(this);
+  }
+
+  afterResponse(): void {
+    // In flight until recorded: shutdown waits for inFlight to reach 0 before it closes the usage writer.
     this.deps.inFlight--;
-    finishCall(this.deps, this, status, answer);
+    try {
+      finishCall(this.deps, this, this.finalStatus, this.finalAnswer);
+    } catch (error) {
+      this.deps.log(`[data-plane] finishing ${this.requestId} failed: ${(error as Error).stack ?? String(error)}`);
+    }
   }
 }

@@ -303,8 +303,11 @@ describe("providers that fail mid-stream", () => {
     // message_start reported the input before the cut: that much is charged.
     expect(record).toMatchObject({ status: 502, inputTokens: 6 });
 
+    gw.usage.length = 0;
+    gw.admission.settled.length = 0;
     const stream = anthropic.messages.stream({ model: "claude-cut-after-3", max_tokens: 50, messages: hello });
     await expect(stream.finalMessage()).rejects.toThrow(/stream failed/);
+    expect((await settledOnce()).status).toBe(502);
   });
 
   it("answers 502 for a JSON answer cut before any of it was relayed", async () => {
