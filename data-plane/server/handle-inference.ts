@@ -101,7 +101,20 @@ class InferenceRequest {
     );
   }
 
+  /**
+   * In flight from here, so that a shutdown's grace covers a request still waiting for admission too; the UpstreamCall
+   * (or the refusal's record) takes over before this count drops.
+   */
   private async admit(parsed: ParsedRequest, routes: readonly RouteTarget[], estimate: UsageEstimate): Promise<void> {
+    this.deps.inFlight++;
+    try {
+      await this.admitAndCall(parsed, routes, estimate);
+    } finally {
+      this.deps.inFlight--;
+    }
+  }
+
+  private async admitAndCall(parsed: ParsedRequest, routes: readonly RouteTarget[], estimate: UsageEstimate): Promise<void> {
     const { deps, key, exchange, endpoint } = this;
     const buckets = key.bucket === null ? [key.principal.bucket] : [key.principal.bucket, key.bucket];
     let verdict: AdmitResult;

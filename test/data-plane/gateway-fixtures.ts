@@ -105,7 +105,8 @@ export interface TestGateway {
   setSnapshot(snapshot: Snapshot | null): void;
   /** Resolves once `count` usage records exist (they are written at the end of a request, after the response). */
   usageRecords(count: number, timeoutMs?: number): Promise<UsageRecordInput[]>;
-  close(): Promise<void>;
+  /** Gateway.close(graceMs), then the log's secrets check. */
+  close(graceMs?: number): Promise<void>;
 }
 
 export async function startTestGateway(
@@ -142,8 +143,8 @@ export async function startTestGateway(
       }
       return usage;
     },
-    async close() {
-      await gateway.close();
+    async close(graceMs) {
+      await gateway.close(graceMs);
       // What the gateway logged must hold no key and no route credential (test/support/secret-scan.ts).
       assertNoLeaks(logs.flatMap((line) => findSecrets(line, "gateway log")));
     },
