@@ -101,29 +101,21 @@ class InferenceRequest {
     );
   }
 
-  /**
-   * In flight from here, so that a shutdown's grace covers a request still waiting for admission too; the UpstreamCall
-   * (or the refusal's record) takes over before this count drops.
-   */
   private async admit(parsed: ParsedRequest, routes: readonly RouteTarget[], estimate: UsageEstimate): Promise<void> {
-    this.deps.inFlight++;
-    try {
-      await this.admitAndCall(parsed, routes, estimate);
-    } finally {
-      this.deps.inFlight--;
-    }
-  }
-
-  private async admitAndCall(parsed: ParsedRequest, routes: readonly RouteTarget[], estimate: UsageEstimate): Promise<void> {
     const { deps, key, exchange, endpoint } = this;
     const buckets = key.bucket === null ? [key.principal.bucket] : [key.principal.bucket, key.bucket];
     let verdict: AdmitResult;
     const asked = performance.now();
+    // In flight while admission decides, so that a shutdown's grace covers this request too; the UpstreamCall (or the
+    // refusal's record) takes over in the same turn as the count drops.
+    deps.inFlight++;
     try {
       verdict = await deps.admission.admit(buckets, estimate, Date.now());
     } catch (error) {
       deps.log(`[data-plane] admission could not decide: ${(error as Error).message}`);
       verdict = { ok: false, reason: "unavailable", message: "", headers: {} };
+    } finally {
+      deps.inFlight--;
     }
     deps.metrics.admissionWait.observe((performance.now() - asked) / 1000);
     if (!verdict.ok) {
