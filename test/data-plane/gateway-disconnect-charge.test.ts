@@ -5,7 +5,7 @@ import type { RouteTarget, UsageScanner } from "../../data-plane/contracts.ts";
 import { type CallRecord, chargedUsage } from "../../data-plane/server/finish-call.ts";
 import { estimateInputTokens, estimateUsage } from "../../data-plane/server/estimate-usage.ts";
 import { costMicros } from "../../shared/money.ts";
-import { mockInputTokens, startMockProvider, type MockProvider } from "../support/mock-provider.ts";
+import { mockChunksIn, mockInputTokens, startMockProvider, type MockProvider } from "../support/mock-provider.ts";
 import { keyFor, principal, routeTo, snapshotOf, startTestGateway, type TestGateway, type TestKey } from "./gateway-fixtures.ts";
 
 // 200 chunks, 5 ms apart: a second of streaming, plenty of time to leave in the middle.
@@ -62,21 +62,19 @@ function post(path: string, body: Record<string, unknown>, secret = key.secret, 
   });
 }
 
-const count = (text: string) => text.split("tok ").length - 1;
-
 /** Reads a streamed answer until at least `chunks` content pieces arrived, then hangs up; returns how many arrived. */
 async function readThenLeave(response: Response, chunks: number): Promise<number> {
   expect(response.status).toBe(200);
   const reader = response.body!.getReader();
   const decoder = new TextDecoder();
   let text = "";
-  while (count(text) < chunks) {
+  while (mockChunksIn(text) < chunks) {
     const { value, done } = await reader.read();
     if (done) throw new Error("the stream ended before the client meant to leave");
     text += decoder.decode(value, { stream: true });
   }
   await reader.cancel();
-  return count(text);
+  return mockChunksIn(text);
 }
 
 async function settledOnce() {
@@ -153,7 +151,7 @@ describe("a client that leaves mid-stream", () => {
 describe("other early ends", () => {
   it("a provider failing mid-stream: the gateway's input estimate and the deltas relayed", async () => {
     const text = await (await post("/v1/chat/completions", { model: "gpt-cut", messages: hello, stream: true })).text();
-    expect(count(text)).toBe(5);
+    expect(mockChunksIn(text)).toBe(5);
     const record = await settledOnce();
     expect(record).toMatchObject({ status: 502, inputTokens: mockInputTokens(mock.requests[0]!.body), outputTokens: 5 });
     expect(record.costMicros).toBe(priced(record.inputTokens, 5));
@@ -191,7 +189,7 @@ describe("other early ends", () => {
 describe("a complete stream", () => {
   it("OpenAI: records exactly the usage the provider reported", async () => {
     const body = { model: "gpt-complete", messages: hello, stream: true };
-    expect(count(await (await post("/v1/chat/completions", body)).text())).toBe(20);
+    expect(mockChunksIn(await (await post("/v1/chat/completions", body)).text())).toBe(20);
     const record = await settledOnce();
     expect(record).toMatchObject({ status: 200, inputTokens: mockInputTokens(mock.requests[0]!.body), outputTokens: 20, cachedTokens: 0 });
     expect(record.costMicros).toBe(priced(record.inputTokens, 20));
@@ -199,7 +197,7 @@ describe("a complete stream", () => {
 
   it("Anthropic: records exactly the usage the provider reported", async () => {
     const body = { model: "claude-complete", max_tokens: 1000, messages: hello, stream: true };
-    expect(count(await (await post("/v1/messages", body)).text())).toBe(20);
+    expect(mockChunksIn(await (await post("/v1/messages", body)).text())).toBe(20);
     const record = await settledOnce();
     expect(record).toMatchObject({ status: 200, inputTokens: mockInputTokens(mock.requests[0]!.body), outputTokens: 20, cachedTokens: 0 });
     expect(record.costMicros).toBe(priced(record.inputTokens, 20));

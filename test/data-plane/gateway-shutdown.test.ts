@@ -10,17 +10,11 @@ import { keyFor, principal, routeTo, snapshotOf, startTestGateway, type TestGate
 let mock: MockProvider;
 let gw: TestGateway;
 let key: TestKey;
-/** Admission that holds every decision until `release()`; `asked` resolves when the first one is asked for. */
-const gate = (() => {
-  let release!: () => void;
-  let asked!: () => void;
-  return {
-    released: new Promise<void>((resolve) => (release = resolve)),
-    asked: new Promise<void>((resolve) => (asked = resolve)),
-    release: () => release(),
-    ask: () => asked(),
-  };
-})();
+// The admission below holds every decision until release(); asked resolves when the first one is asked for.
+let release!: () => void;
+const released = new Promise<void>((resolve) => (release = resolve));
+let ask!: () => void;
+const asked = new Promise<void>((resolve) => (ask = resolve));
 
 beforeAll(async () => {
   mock = await startMockProvider();
@@ -29,8 +23,8 @@ beforeAll(async () => {
   const inner = createMemoryAdmission();
   const held: Admission = {
     async admit(buckets, estimate, now) {
-      gate.ask();
-      await gate.released;
+      ask();
+      await released;
       return inner.admit(buckets, estimate, now);
     },
     settle: (ticket, actual) => inner.settle(ticket, actual),
@@ -50,9 +44,9 @@ describe("closing the gateway", () => {
       headers: { authorization: `Bearer ${key.secret}`, "content-type": "application/json" },
       body: JSON.stringify({ model: "plain", messages: [{ role: "user", content: "Still there?" }] }),
     });
-    await gate.asked;
+    await asked;
     const closed = gw.close(5_000);
-    setTimeout(gate.release, 200);
+    setTimeout(release, 200);
     await closed;
 
     expect(gw.usage.map((record) => record.status)).toEqual([200]);

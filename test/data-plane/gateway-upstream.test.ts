@@ -6,7 +6,7 @@ import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { RouteTarget } from "../../data-plane/contracts.ts";
-import { mockCompletionText, startMockProvider, type MockProvider } from "../support/mock-provider.ts";
+import { mockChunksIn, mockCompletionText, startMockProvider, type MockProvider } from "../support/mock-provider.ts";
 import { keyFor, principal, routeTo, snapshotOf, startTestGateway, type TestGateway, type TestKey } from "./gateway-fixtures.ts";
 
 const UNREACHABLE = "http://127.0.0.1:9";
@@ -60,9 +60,14 @@ afterAll(async () => {
 });
 beforeEach(() => {
   mock.reset();
+  forgetRecords();
+});
+
+/** Forgets the usage records and settles seen so far, so that settledOnce() sees the next request's alone. */
+function forgetRecords(): void {
   gw.usage.length = 0;
   gw.admission.settled.length = 0;
-});
+}
 
 const hello = [{ role: "user" as const, content: "Hello there, gateway!" }];
 
@@ -279,8 +284,7 @@ describe("providers that fail mid-stream", () => {
     expect(raw.split("\n\n").filter((e) => e.includes("tok "))).toHaveLength(3);
     expect((await settledOnce()).status).toBe(502);
 
-    gw.usage.length = 0;
-    gw.admission.settled.length = 0;
+    forgetRecords();
     const stream = await openai.chat.completions.create({ model: "cut-after-3", messages: hello, stream: true });
     let text = "";
     await expect(async () => {
@@ -303,8 +307,7 @@ describe("providers that fail mid-stream", () => {
     // message_start reported the input before the cut: that much is charged.
     expect(record).toMatchObject({ status: 502, inputTokens: 6 });
 
-    gw.usage.length = 0;
-    gw.admission.settled.length = 0;
+    forgetRecords();
     const stream = anthropic.messages.stream({ model: "claude-cut-after-3", max_tokens: 50, messages: hello });
     await expect(stream.finalMessage()).rejects.toThrow(/stream failed/);
     expect((await settledOnce()).status).toBe(502);
@@ -401,7 +404,7 @@ describe("slow clients", () => {
     });
     // Without pausing upstream the mock would have sent everything into the gateway's memory by then.
     expect(sentWhilePaused).toBeLessThan(BIG_CHUNKS / 2);
-    expect(received.split("tok ").length - 1).toBe(BIG_CHUNKS);
+    expect(mockChunksIn(received)).toBe(BIG_CHUNKS);
     expect(received.endsWith("data: [DONE]\n\n")).toBe(true);
     expect((await settledOnce()).outputTokens).toBe(BIG_CHUNKS);
   }, 30_000);

@@ -6,7 +6,7 @@
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { costMicros } from "../../shared/money.ts";
-import { mockInputTokens, type RecordedRequest } from "../support/mock-provider.ts";
+import { mockChunksIn, mockInputTokens, type RecordedRequest } from "../support/mock-provider.ts";
 import { startTestStack, type TestStack, waitForPolicy } from "../support/stack.ts";
 import { createAnthropicMockModel, createMockModel, type Member, member } from "./policy.ts";
 import { deleteKeys, expectAlive, inspectRedis, metric, until, watchUnhandled } from "./probes.ts";
@@ -73,8 +73,6 @@ function random(seed: number): () => number {
   };
 }
 
-const count = (text: string) => text.split("tok ").length - 1;
-
 /** One streamed request that leaves after `leave.chunks` content chunks, or `leave.ms` after the headers. */
 async function leaveEarly(marker: string, format: Format, instance: number, leave: { chunks: number } | { ms: number }): Promise<Client> {
   const client: Client = { marker, format, instance, requestId: null, received: 0, sawEnd: false, failure: null };
@@ -109,7 +107,7 @@ async function leaveEarly(marker: string, format: Format, instance: number, leav
         break;
       }
       text += decoder.decode(value, { stream: true });
-      client.received = count(text);
+      client.received = mockChunksIn(text);
     }
   } catch (error) {
     if (!controller.signal.aborted) client.failure = String(error);

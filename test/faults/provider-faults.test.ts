@@ -9,7 +9,7 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UsageRecord } from "../../control-plane/db/generated/prisma/client.ts";
 import { costMicros } from "../../shared/money.ts";
-import { mockCompletionText, mockInputTokens } from "../support/mock-provider.ts";
+import { mockChunksIn, mockCompletionText, mockInputTokens } from "../support/mock-provider.ts";
 import { startTestStack, type TestStack, waitForPolicy } from "../support/stack.ts";
 import { grant, type Member, member, modelWithRoutes } from "./policy.ts";
 import { expectAlive, metric, sleep, until, watchUnhandled } from "./probes.ts";
@@ -147,7 +147,7 @@ describe("a provider failing after its first byte", () => {
       })
     ).text();
     expect(raw).toMatch(/\n\ndata: \{"error":\{"message":"[^"]+","type":"upstream_error","code":"upstream_error"\}\}\n\n$/);
-    const relayed = raw.split("tok ").length - 1;
+    const relayed = mockChunksIn(raw);
     expect(relayed).toBeGreaterThan(0);
     expect(relayed).toBeLessThan(1000);
     expect(await recordOf(slug)).toMatchObject({ status: 502, outputTokens: relayed });
@@ -215,7 +215,7 @@ describe("a client reading slowly", () => {
     console.log(
       `provider-faults: slow reader: the mock stopped at ${samples.at(-1)} of ${BIG_CHUNKS} chunks (~${((samples.at(-1)! * pieceBytes - receivedWhilePaused) / 1e6).toFixed(1)} MB in buffers between mock and client), ${rec.drainWaits} drain waits`,
     );
-    expect(received.split("tok ").length - 1).toBe(BIG_CHUNKS);
+    expect(mockChunksIn(received)).toBe(BIG_CHUNKS);
     expect(received.endsWith("data: [DONE]\n\n")).toBe(true);
     expect(await recordOf(slug)).toMatchObject({ status: 200, outputTokens: BIG_CHUNKS });
   }, 60_000);

@@ -2,6 +2,7 @@
 // them is settled and recorded before the process may exit, charged for what was relayed. Nothing is lost to the
 // order of the shutdown steps (the usage writer closes right after the connections).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mockChunksIn } from "../support/mock-provider.ts";
 import { createMockModel, startTestStack, type TestStack, waitForPolicy } from "../support/stack.ts";
 import { type Member, member } from "./policy.ts";
 import { watchUnhandled } from "./probes.ts";
@@ -39,7 +40,7 @@ async function openStream(i: number): Promise<{ requestId: string; received: () 
   const reader = response.body!.getReader();
   const decoder = new TextDecoder();
   let text = "";
-  const received = () => text.split("tok ").length - 1;
+  const received = () => mockChunksIn(text);
   const readOne = async () => {
     const { value, done } = await reader.read();
     if (!done) text += decoder.decode(value, { stream: true });

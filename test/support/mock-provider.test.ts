@@ -8,6 +8,7 @@ import {
   type MockProvider,
   type RecordedRequest,
   STATS_PATH,
+  mockChunksIn,
   mockCompletionText,
   mockInputTokens,
   mockUsage,
@@ -281,7 +282,7 @@ describe("timing, aborts, backpressure and credentials", () => {
     });
     const reader = response.body!.getReader();
     let text = "";
-    while (text.split("tok ").length - 1 < 3) text += new TextDecoder().decode((await reader.read()).value);
+    while (mockChunksIn(text) < 3) text += new TextDecoder().decode((await reader.read()).value);
     const next = reader.read().then(() => "more", () => "gone");
     expect(await Promise.race([next, new Promise((r) => setTimeout(() => r("silent"), 300))])).toBe("silent");
     controller.abort();

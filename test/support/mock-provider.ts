@@ -11,4 +11,4 @@
 export { DEFAULT_MOCK_BEHAVIOR, type FailMode, type MockBehavior, resolveBehavior } from "./mock-provider/behavior.ts";
 export type { MockEndpoint, MockLiveStats, MockProviderStats, RecordedRequest } from "./mock-provider/exchange.ts";
 export { type MockProvider, type MockProviderOptions, STATS_PATH, startMockProvider } from "./mock-provider/server.ts";
-export { MOCK_CHUNK_TEXT, type MockUsage, mockCompletionText, mockInputTokens, mockOutputTokens, mockUsage } from "./mock-provider/usage.ts";
+export { MOCK_CHUNK_TEXT, type MockUsage, mockChunksIn, mockCompletionText, mockInputTokens, mockOutputTokens, mockUsage } from "./mock-provider/usage.ts";

@@ -14,6 +14,11 @@ import type { MockEndpoint } from "./exchange.ts";
 /** The text of every content chunk; a completion's text is this repeated once per output token. */
 export const MOCK_CHUNK_TEXT = "tok ";
 
+/** How many content chunks of the mock a client's text (whole or partial, any wire format) holds. */
+export function mockChunksIn(text: string): number {
+  return text.split(MOCK_CHUNK_TEXT).length - 1;
+}
+
 export interface MockUsage {
   /** All input tokens, cached ones included (OpenAI prompt_tokens). */
   inputTokens: number;
