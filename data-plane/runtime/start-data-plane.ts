@@ -9,6 +9,7 @@ import { createAdmissionRedis, createMemoryAdmission, createRedisAdmission } fro
 import { createGatewayMetrics } from "../metrics/gateway-metrics.ts";
 import { closeUpstreams } from "../relay/upstream-client.ts";
 import { startGateway } from "../server/app.ts";
+import { startIdleCollection } from "./idle-collection.ts";
 import { startSnapshotSync } from "../snapshot/index.ts";
 import { createDropLog, createUsageWriter, insertUsageRecords, refusedByDatabase } from "../usage/index.ts";
 
@@ -69,11 +70,21 @@ export async function startDataPlane(services: DataPlaneServices): Promise<DataP
   });
   metrics.observeUsageWriter(usage);
   const gateway = await startGateway({ config, snapshot: () => sync.current(), admission, usage, metrics, log });
+  const idleCollection =
+    config.DATA_PLANE_IDLE_COLLECT_MS > 0
+      ? startIdleCollection({
+          idleMs: config.DATA_PLANE_IDLE_COLLECT_MS,
+          inFlight: gateway.inFlight,
+          onCollect: (before, after, pauseMs) =>
+            log(`[tollgate] idle: V8 heap ${mib(before)} → ${mib(after)} MiB after a collection of ${Math.round(pauseMs)} ms`),
+        })
+      : null;
   log(`data plane ready: http://${config.DATA_PLANE_HOST}:${gateway.port}/v1 (policy version ${sync.current().version})`);
 
   return {
     port: gateway.port,
     async close(graceMs = 10_000) {
+      idleCollection?.stop();
       await gateway.close(graceMs);
       await usage.close();
       dropLog.close();
@@ -100,3 +111,5 @@ async function connectedRedis(url: string, log: (line: string) => void): Promise
   });
   return redis;
 }
+
+const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);

@@ -32,6 +32,8 @@ export interface Gateway {
   /** The port really listened on (DATA_PLANE_PORT=0 picks a free one). */
   port: number;
   metrics: GatewayMetrics;
+  /** Requests admitted or waiting for admission, not finished yet. */
+  inFlight(): number;
   /**
    * Stops accepting connections, lets in-flight requests finish for up to `graceMs`, then closes every connection
    * (streams still open are aborted, and so settled and recorded like any client disconnect).
@@ -84,6 +86,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       resolve({
         port: uws.us_socket_local_port(socket),
         metrics,
+        inFlight: () => deps.inFlight,
         async close(graceMs = 0) {
           if (listening !== null) uws.us_listen_socket_close(listening);
           listening = null;
