@@ -1,6 +1,7 @@
 // Gives a burst's memory back once the data plane is idle again. V8 keeps the heap a burst grew to (its young generation
 // at 32 MB, old-space garbage) until it next collects, and an idle process may not for hours: resident memory stays at
 // the peak. It shrinks the young generation only in a collection made when it allocated little over the last 5 s.
+// Opt-in (DATA_PLANE_IDLE_COLLECT_MS): the next burst starts on a small heap and pays for it in its tail latency.
 import { cpuUsage } from "node:process";
 import { getHeapStatistics, setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";

@@ -1,6 +1,6 @@
 // Item 5 of the benchmark issue, the streams part: the gateway's resident memory at idle, with 1,000 open streams and
 // after they end; and what it holds per stream for clients that read a large, fast stream a few KB/s at a time.
-// Knobs: BENCH_MEMORY_STREAMS (1000), BENCH_MEMORY_RAMP_SECONDS (2), BENCH_MEMORY_SETTLE_SECONDS (10), BENCH_MEMORY_IDLE_AFTER_SECONDS (8),
+// Knobs: BENCH_MEMORY_STREAMS (1000), BENCH_MEMORY_RAMP_SECONDS (2), BENCH_MEMORY_SETTLE_SECONDS (5),
 // BENCH_MEMORY_ARMS ("gateway,bare"), BENCH_SLOW_STREAMS (20), BENCH_SLOW_BYTES_PER_SECOND (4096), BENCH_SLOW_SECONDS (8),
 // BENCH_SLOW_STEADY_AFTER_SECONDS (4).
 import { request } from "undici";
@@ -16,13 +16,7 @@ import type { StreamLoadResult } from "../stream-load.ts";
 const OPEN_STREAMS = Number(process.env.BENCH_MEMORY_STREAMS ?? 1000);
 /** The streams open over this time: a thousand requests in the same millisecond is a different test (admission bursts). */
 const RAMP_SECONDS = Number(process.env.BENCH_MEMORY_RAMP_SECONDS ?? 2);
-/** Longer than the gateway's idle time before it gives memory back (DATA_PLANE_IDLE_COLLECT_MS, 6 s). */
-const SETTLE_SECONDS = Number(process.env.BENCH_MEMORY_SETTLE_SECONDS ?? 10);
-/**
- * Quiet time before "idle" is read: the sections before leave their load's garbage in the heap, which the gateway gives
- * back 6 s after its last work; idle must not count it.
- */
-const IDLE_AFTER_SECONDS = Number(process.env.BENCH_MEMORY_IDLE_AFTER_SECONDS ?? 8);
+const SETTLE_SECONDS = Number(process.env.BENCH_MEMORY_SETTLE_SECONDS ?? 5);
 /** Few enough that the kernel buffers on the way (MBs per stream on loopback) fill within seconds. */
 const SLOW_STREAMS = Number(process.env.BENCH_SLOW_STREAMS ?? 20);
 const SLOW_RATE = Number(process.env.BENCH_SLOW_BYTES_PER_SECOND ?? 4096);
@@ -93,7 +87,6 @@ interface OpenStreamsResult {
 async function openStreams(env: BenchEnv, arm: Arm): Promise<OpenStreamsResult> {
   const pid = env.pids[arm];
   const gateway = arm === "gateway";
-  await sleep(IDLE_AFTER_SECONDS * 1000);
   const idle = await idleRss(pid);
   const heapIdle = gateway ? await gatewayHeap(env) : null;
   const args = [
@@ -227,7 +220,7 @@ async function run(env: BenchEnv): Promise<SectionResult> {
   return {
     body: [
       [
-        `**Open streams**: ${OPEN_STREAMS} streams of ${LONG_CHUNKS} chunks every 20 ms (10 s each) opened over ${RAMP_SECONDS} s by test/bench/stream-load.ts; VmRSS of the relay process from /proc/<pid>/status: idle (median of 5 samples, after ${IDLE_AFTER_SECONDS} s without load), the highest sample (every 250 ms) from the first stream opening to the last ending, growth = (peak − idle) ÷ the most streams open at once at the mock × 1,000; then every 0.5 s for ${SETTLE_SECONDS} s after they ended.`,
+        `**Open streams**: ${OPEN_STREAMS} streams of ${LONG_CHUNKS} chunks every 20 ms (10 s each) opened over ${RAMP_SECONDS} s by test/bench/stream-load.ts; VmRSS of the relay process from /proc/<pid>/status: idle (median of 5 samples), the highest sample (every 250 ms) from the first stream opening to the last ending, growth = (peak − idle) ÷ the most streams open at once at the mock × 1,000; then every 0.5 s for ${SETTLE_SECONDS} s after they ended.`,
         `**Slow readers**: ${SLOW_STREAMS} clients (test/bench/slow-readers.ts, raw sockets reading ${SLOW_RATE} B/s in reads of at most 1 KiB) of a ${BIG_CHUNKS}-chunk (~20 MB) unpaced stream, for ${SLOW_SECONDS} s. **Held** = response bytes the relay process has read from its upstream sockets but not yet written to its client sockets (from the sockets' tcp_info via \`ss -tinp\`: Σ received − unread upstream, minus Σ acknowledged + unacknowledged towards clients), i.e. what sits in undici's and uWS's buffers; snapshots every 0.5 s, steady state from ${SLOW_STEADY_AFTER_MS / 1000} s on. The kernel queues are the relay's sockets' own (not in its RSS). **Upstream reads paused**: the relay's upstream connections with unread bytes in the kernel (it stopped reading them); the mock's streams then wait for 'drain' once the kernel buffers on the way (MBs on loopback) are full.`,
       ].join("\n"),
       openTable(open),
