@@ -39,9 +39,9 @@ export function startIdleCollection(options: IdleCollectionOptions): IdleCollect
 
   const timer = setInterval(() => {
     const now = performance.now();
-    const cpu = cpuUsage(lastCpu);
-    lastCpu = cpuUsage();
-    const busyMs = (cpu.user + cpu.system) / 1000;
+    const cpu = cpuUsage();
+    const busyMs = (cpu.user - lastCpu.user + cpu.system - lastCpu.system) / 1000;
+    lastCpu = cpu;
     if (options.inFlight() > 0 || busyMs > (now - lastTick) * IDLE_CPU_SHARE) quietSince = now;
     lastTick = now;
     if (now - quietSince < options.idleMs) return;

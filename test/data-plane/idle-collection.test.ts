@@ -15,13 +15,11 @@ interface Collected {
 
 /** Objects kept alive over several turns (so V8 promotes them to old space, as a burst's buffered records are), then dropped. */
 async function burstGarbage(megabytes: number): Promise<void> {
-  let held: { id: number; text: string }[][] = [];
+  const held: { id: number; text: string }[][] = [];
   for (let chunk = 0; chunk < megabytes; chunk++) {
     held.push(Array.from({ length: 10_000 }, (_, i) => ({ id: i, text: `record ${chunk}-${i}` })));
     if (chunk % 8 === 0) await sleep(1);
   }
-  held = [];
-  void held;
 }
 
 let running: IdleCollection | null = null;
