@@ -23,18 +23,23 @@ export function percentile(sorted: number[], p: number): number {
 
 export function mergeRounds(rounds: LoadResult[]): ArmStats {
   const samples = rounds.flatMap((r) => r.samplesUs).sort((a, b) => a - b);
-  const windowMs = rounds.reduce((sum, r) => sum + r.windowMs, 0);
   return {
     requests: samples.length,
     errors: rounds.reduce((sum, r) => sum + r.errors, 0),
     firstError: rounds.find((r) => r.firstError !== null)?.firstError ?? null,
     p50Us: percentile(samples, 0.5),
     p99Us: percentile(samples, 0.99),
-    rps: windowMs > 0 ? samples.length / (windowMs / 1000) : 0,
+    rps: requestsPerSecond(rounds),
     coreBusy: meanCoreBusy(rounds),
     cpuUsPerRequest: cpuPerRequest(rounds, samples.length),
     ...(rounds.some((r) => r.sendLagP99Us !== undefined) ? { sendLagP99Us: Math.max(...rounds.map((r) => r.sendLagP99Us ?? 0)) } : {}),
   };
+}
+
+/** Answered requests over the rounds' measured windows; one round's own rate when given one. */
+export function requestsPerSecond(rounds: LoadResult[]): number {
+  const windowMs = rounds.reduce((sum, r) => sum + r.windowMs, 0);
+  return windowMs > 0 ? rounds.reduce((sum, r) => sum + r.samplesUs.length, 0) / (windowMs / 1000) : 0;
 }
 
 function cpuPerRequest(rounds: LoadResult[], requests: number): Record<string, number> {

@@ -8,7 +8,7 @@ import type { LoadResult } from "../load.ts";
 import { runChild, startStoppableChild } from "../processes.ts";
 import { pidsNamed } from "../proc-stats.ts";
 import type { BenchSection, SectionResult, Target } from "../section.ts";
-import { type ArmStats, mergeRounds } from "../stats.ts";
+import { type ArmStats, mergeRounds, requestsPerSecond } from "../stats.ts";
 import { ratio, signedUs, us } from "../format.ts";
 import { interleavedRounds } from "../interleaved-rounds.ts";
 
@@ -105,7 +105,7 @@ async function measure(env: BenchEnv, sameCore: { value: string; pid: number }):
       concurrency: w.concurrency,
       rate: w.rate,
       arms: Object.fromEntries(armsOf(w).map((arm) => [arm, mergeRounds(rounds[arm])])) as WorkloadResult["arms"],
-      roundRps: Object.fromEntries(armsOf(w).map((arm) => [arm, rounds[arm].map((r) => (r.windowMs > 0 ? r.samplesUs.length / (r.windowMs / 1000) : 0))])),
+      roundRps: Object.fromEntries(armsOf(w).map((arm) => [arm, rounds[arm].map((r) => requestsPerSecond([r]))])),
     });
   }
 
