@@ -230,6 +230,8 @@ describe("spend", () => {
     await records({ userId: other.id, createdAt: new Date(), costMicros: 19_000_000n });
     const forGroup = (await cp.ok(SPEND, { subject: { groupId: group.id } })).spend;
     expect(forGroup).toMatchObject({ period: "DAILY", spent: "21.000123", cap: "20.00", remaining: "0.00" });
+    const groupTotal = (await cp.ok(SPEND, { subject: { groupId: group.id }, period: "TOTAL" })).spend;
+    expect(groupTotal).toMatchObject({ windowEnd: null, spent: "26.000123", cap: null });
   });
 
   it("reports a key's and a virtual account's own spend and budget", async () => {

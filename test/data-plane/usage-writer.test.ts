@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -245,17 +246,29 @@ describe("usage writer over Postgres", () => {
     expect(rows.map((row) => row.modelSlug)).toEqual(names);
   });
 
-  it("drops only the record Postgres refuses (an API key it has no row for) and writes the rest", async () => {
+  it("drops only the record Postgres refuses (a token count past its int column) and writes the rest", async () => {
     const logged: string[] = [];
     const writer = createUsageWriter({ write: insertUsageRecords(prisma.$pool), refused: refusedByDatabase, batchSize: 50, log: (line) => logged.push(line) });
     const records = Array.from({ length: 10 }, () => record({ modelSlug: "refused-one" }));
-    records[6] = record({ modelSlug: "refused-one", apiKeyId: "00000000-0000-4000-8000-000000000000" });
+    records[6] = record({ modelSlug: "refused-one", inputTokens: 2 ** 31 });
     for (const r of records) writer.add(r);
     await writer.close();
     const rows = await prisma.usageRecord.findMany({ where: { modelSlug: "refused-one" }, orderBy: { id: "asc" } });
     expect(rows.map((row) => row.requestId)).toEqual(ids(records.filter((_, i) => i !== 6)));
     expect(writer.dropped()).toBe(1);
     expect(logged).toEqual([expect.stringContaining(`refuses usage record ${records[6]!.requestId}`)]);
+  });
+
+  it("writes the record of a user, virtual account and key that have no row (any more): records keep plain ids", async () => {
+    const gone = { userId: randomUUID(), virtualAccountId: randomUUID(), apiKeyId: randomUUID() };
+    const writer = createUsageWriter({ write: insertUsageRecords(prisma.$pool), refused: refusedByDatabase, batchSize: 50 });
+    const records = [record({ modelSlug: "gone-owner" }), record({ modelSlug: "gone-owner", ...gone })];
+    for (const r of records) writer.add(r);
+    await writer.close();
+    const rows = await prisma.usageRecord.findMany({ where: { modelSlug: "gone-owner" }, orderBy: { id: "asc" } });
+    expect(rows.map((row) => row.requestId)).toEqual(ids(records));
+    expect(rows[1]).toMatchObject(gone);
+    expect(writer.dropped()).toBe(0);
   });
 
   it("never inserts a requestId twice, across batches and across a retried batch whose reply was lost", async () => {
