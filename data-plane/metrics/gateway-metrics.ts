@@ -1,5 +1,7 @@
 // The gateway's Prometheus metrics, on a registry of their own so several gateways can live in one process (tests).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { type Counted, countedCounter } from "./counted-counter.ts";
+import { CountedHistogram, type Observed } from "./counted-histogram.ts";
 
 /** Seconds; LLM calls range from a few ms (embeddings, errors) to minutes (long streams). */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -8,16 +10,18 @@ const ADMISSION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 
 
 export interface GatewayMetrics {
   registry: Registry;
-  requests: Counter<"route" | "status">;
-  requestDuration: Histogram<"route">;
+  // The five metrics every request touches count in plain numbers and reach prom-client when scraped
+  // (counted-histogram.ts, counted-counter.ts); the rest are prom-client's own.
+  requests: { labels(route: string, status: string): Counted };
+  requestDuration: { labels(route: string): Observed };
   /** Time from sending the upstream request to its response headers, per provider. */
-  upstreamDuration: Histogram<"provider">;
+  upstreamDuration: { labels(provider: string): Observed };
   /**
    * How long each request waited for its admission decision (rate limits and budgets). With Redis this is the round
    * trip plus the event-loop turns around it, and it sits before the first byte, so it shows in time to first token.
    */
-  admissionWait: Histogram;
-  tokens: Counter<"direction">;
+  admissionWait: Observed;
+  tokens: { labels(direction: string): Counted };
   costMicros: Counter;
   rejections: Counter<"reason">;
   openStreams: Gauge;
@@ -55,6 +59,10 @@ function cachedChildren<M extends { labels(...values: string[]): unknown }>(metr
   return metric;
 }
 
+function labelled(histogram: CountedHistogram): { labels(...values: string[]): Observed } {
+  return { labels: (...values) => histogram.series(...values) };
+}
+
 export function createGatewayMetrics(options: { defaultMetrics?: boolean } = {}): GatewayMetrics {
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: "tollgate_data_plane_" });
@@ -67,38 +75,38 @@ export function createGatewayMetrics(options: { defaultMetrics?: boolean } = {})
   }));
   return {
     registry,
-    requests: cachedChildren(new Counter({
+    requests: countedCounter({
       name: "tollgate_requests_total",
       help: "Data-plane requests by route and response status",
       labelNames: ["route", "status"],
       registers,
-    })),
-    requestDuration: cachedChildren(new Histogram({
+    }),
+    requestDuration: labelled(new CountedHistogram({
       name: "tollgate_request_duration_seconds",
       help: "Time from receiving a request to the end of its response",
       labelNames: ["route"],
       buckets: LATENCY_BUCKETS,
       registers,
     })),
-    upstreamDuration: cachedChildren(new Histogram({
+    upstreamDuration: labelled(new CountedHistogram({
       name: "tollgate_upstream_response_seconds",
       help: "Time from calling a provider to its response headers",
       labelNames: ["provider"],
       buckets: LATENCY_BUCKETS,
       registers,
     })),
-    admissionWait: new Histogram({
+    admissionWait: new CountedHistogram({
       name: "tollgate_admission_wait_seconds",
       help: "Time a request waited for its admission decision (rate limits and budgets)",
       buckets: ADMISSION_BUCKETS,
       registers,
-    }),
-    tokens: cachedChildren(new Counter({
+    }).series(),
+    tokens: countedCounter({
       name: "tollgate_tokens_total",
       help: "Tokens charged, by direction (input, output, cached)",
       labelNames: ["direction"],
       registers,
-    })),
+    }),
     costMicros: new Counter({
       name: "tollgate_cost_micros_total",
       help: "Cost charged, in micro-dollars",
