@@ -36,12 +36,13 @@ const NO_COLLECT = () => {};
 const HISTOGRAM = "histogram" as unknown as MetricType;
 
 /**
- * prom-client's own observe() converts and validates the label values, builds a hash string of them and keys each bucket
- * by its bound turned into a string, on every call. The data plane observes three histograms per request; with two
- * labelled counters that came to about 9 % of its requests a second at no-delay c64 (gateway-ab.ts with the five metrics
- * stubbed out, in both orders; issue 5). Here observe() is a loop over the bounds and three additions, and the prom-client
- * value objects are built per scrape instead. Name, help, registry and text format stay prom-client's: only `series()`
- * counts; prom-client's own observe(), labels() and startTimer() would fill state this class never exports.
+ * prom-client's own observe() converts and validates the label values, builds a hash string of them and keys each
+ * bucket by its bound turned into a string, on every call. The data plane observes three histograms and increments two
+ * or three labelled counters per request: 2.2 µs of CPU and about 1 KB of garbage (4.6 % of what a request allocates)
+ * with prom-client, 0.12 µs counted here (the same calls in a loop on one core, issue 5). Here observe() is a loop over
+ * the bounds and three additions, and the prom-client value objects are built per scrape instead. Name, help, registry
+ * and text format stay prom-client's: only `series()` counts; prom-client's own observe(), labels() and startTimer()
+ * would fill state this class never exports.
  */
 export class CountedHistogram<T extends string = string> extends Histogram<T> {
   private readonly bounds: readonly number[];
