@@ -153,15 +153,19 @@ export interface UsageScanner {
   providerFailed(): boolean;
 }
 
+/** An upstream JSON body: already encoded, or an object jsonPost encodes. */
+export type RequestBody = Buffer | Record<string, unknown>;
+
 export interface ProviderAdapter {
   kind: string;
   format: WireFormat;
   endpoints: ReadonlySet<EndpointKind>;
   /**
-   * Builds the upstream call. `body` is the client's parsed JSON with `model` already replaced by the route's upstream
-   * model; `clientHeaders` are lower-cased request headers (for anthropic-version / anthropic-beta passthrough).
+   * Builds the upstream call. `body` has `model` already replaced by the route's upstream model: the JSON to send, either
+   * encoded (the client's bytes, spliced) or as the parsed object to encode; `clientHeaders` are lower-cased request
+   * headers (for anthropic-version / anthropic-beta passthrough).
    */
-  buildRequest(route: RouteTarget, endpoint: EndpointKind, body: Record<string, unknown>, clientHeaders: Record<string, string>): UpstreamRequest;
+  buildRequest(route: RouteTarget, endpoint: EndpointKind, body: RequestBody, clientHeaders: Record<string, string>): UpstreamRequest;
   /** A scanner for this response; `stream` says whether it is SSE; `hideInjectedUsage` strips a usage chunk the client did not ask for. */
   usageScanner(endpoint: EndpointKind, stream: boolean, hideInjectedUsage: boolean): UsageScanner;
 }

@@ -1,8 +1,8 @@
 // The upstream call every adapter makes: a JSON POST, uncompressed so the usage scanners see plain bytes.
-import type { UpstreamRequest } from "../contracts.ts";
+import type { RequestBody, UpstreamRequest } from "../contracts.ts";
 
-export function jsonPost(url: string, headers: Record<string, string>, body: Record<string, unknown>): UpstreamRequest {
+export function jsonPost(url: string, headers: Record<string, string>, body: RequestBody): UpstreamRequest {
   headers["content-type"] = "application/json";
   headers["accept-encoding"] = "identity";
-  return { url, method: "POST", headers, body: JSON.stringify(body) };
+  return { url, method: "POST", headers, body: Buffer.isBuffer(body) ? body : JSON.stringify(body) };
 }

@@ -5,6 +5,8 @@ export interface ParsedRequest {
   body: Record<string, unknown>;
   model: string;
   stream: boolean;
+  /** The client's bytes, for the upstream body (splice-model.ts); let go once a provider has answered. */
+  raw: Buffer | null;
 }
 
 /** The parsed request, or the message of a 400 invalid_request. */
@@ -28,7 +30,7 @@ export function parseInferenceBody(raw: Buffer): ParsedRequest | string {
   if (!isTokenCount(record.max_completion_tokens)) return "`max_completion_tokens` must be a positive integer";
   const options = record.stream_options;
   if (options !== undefined && options !== null && (typeof options !== "object" || Array.isArray(options))) return "`stream_options` must be an object";
-  return { body: record, model, stream: record.stream === true };
+  return { body: record, model, stream: record.stream === true, raw };
 }
 
 const isTokenCount = (value: unknown): boolean => value === undefined || value === null || (Number.isSafeInteger(value) && (value as number) >= 1);

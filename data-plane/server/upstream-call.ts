@@ -1,7 +1,7 @@
 // An admitted request's trip upstream: try routes in order, fall back before the first byte, relay, then finish.
 import { randomUUID } from "node:crypto";
-import type { AdmissionTicket, EndpointKind, KeyEntry, RouteTarget, UpstreamRequest, UsageScanner, WireFormat } from "../contracts.ts";
-import { withStreamUsage } from "../providers/openai/stream-usage.ts";
+import type { AdmissionTicket, EndpointKind, KeyEntry, RequestBody, RouteTarget, UpstreamRequest, UsageScanner, WireFormat } from "../contracts.ts";
+import { needsStreamUsage, withStreamUsage } from "../providers/openai/stream-usage.ts";
 import { UpstreamAbort } from "../relay/upstream-abort.ts";
 import type { UpstreamResponse } from "../relay/upstream-client.ts";
 import { isRetryableStatus, UpstreamError } from "../relay/upstream-error.ts";
@@ -15,6 +15,7 @@ import type { GatewayDeps } from "./gateway-deps.ts";
 import type { ParsedRequest } from "./parse-request.ts";
 import { type RelayOutcome, ResponseRelay } from "./relay-response.ts";
 import { orderRoutes } from "./route-order.ts";
+import { spliceModel } from "./splice-model.ts";
 
 /** nginx's code for "client closed the request": recorded, never sent. */
 const CLIENT_CLOSED = 499;
@@ -140,16 +141,16 @@ export class UpstreamCall implements CallRecord, AfterResponse {
   /** The upstream request for one route, or null when the route cannot be used (logged; the next one is tried). */
   private build(route: RouteTarget): { request: UpstreamRequest; hideInjectedUsage: boolean } | typeof UNENCODABLE | null {
     const adapter = this.deps.adapterFor(route.providerKind)!;
-    let body: Record<string, unknown> = { ...this.request.body, model: route.upstreamModel };
-    let hideInjectedUsage = false;
     // A streamed OpenAI chat reports usage only when asked: ask, and hide the answer from a client that did not.
-    if (this.endpoint === "chat" && adapter.format === "openai" && this.request.stream) {
-      const withUsage = withStreamUsage(body);
-      body = withUsage.body;
-      hideInjectedUsage = withUsage.injected;
+    const askUsage = this.endpoint === "chat" && adapter.format === "openai" && this.request.stream && needsStreamUsage(this.request.body);
+    const raw = this.request.raw;
+    let body: RequestBody | null = raw === null ? null : spliceModel(raw, route.upstreamModel, askUsage);
+    if (body === null) {
+      const replaced = { ...this.request.body, model: route.upstreamModel };
+      body = askUsage ? withStreamUsage(replaced).body : replaced;
     }
     try {
-      return { request: adapter.buildRequest(route, this.endpoint, body, this.clientHeaders), hideInjectedUsage };
+      return { request: adapter.buildRequest(route, this.endpoint, body, this.clientHeaders), hideInjectedUsage: askUsage };
     } catch (error) {
       if (error instanceof RangeError) return UNENCODABLE;
       this.deps.log(`[data-plane] route ${route.routeId} unusable: ${(error as Error).message}`);
@@ -159,6 +160,8 @@ export class UpstreamCall implements CallRecord, AfterResponse {
 
   private relay(route: RouteTarget, answer: UpstreamResponse, hideInjectedUsage: boolean): void {
     this.ttfbMs = performance.now() - this.startedAt;
+    // No route is tried after this one: the client's bytes need not be held for the rest of the stream.
+    this.request.raw = null;
     this.status = answer.status;
     const ok = answer.status >= 200 && answer.status < 300;
     const adapter = this.deps.adapterFor(route.providerKind)!;

@@ -85,7 +85,8 @@ describe("request body", () => {
   const parse = (text: string) => parseInferenceBody(Buffer.from(text));
 
   it("accepts a JSON object with a model and reads stream", () => {
-    expect(parse('{"model":"m","stream":true}')).toEqual({ body: { model: "m", stream: true }, model: "m", stream: true });
+    const text = '{"model":"m","stream":true}';
+    expect(parse(text)).toEqual({ body: { model: "m", stream: true }, model: "m", stream: true, raw: Buffer.from(text) });
     expect(parse('{"model":"m"}')).toMatchObject({ stream: false });
   });
 

@@ -182,6 +182,31 @@ describe("admission metrics", () => {
   });
 });
 
+describe("the upstream body", () => {
+  it("is the client's bytes with the model's value replaced, for every route tried", async () => {
+    // Spacing, key order and a number JSON.stringify would round all reach the provider as the client wrote them.
+    const text = (model: string) => `{ "messages": [{"role":"user","content":"say \\"model\\": 1"}],\n  "model" : "${model}", "seed": 12345678901234567890 }`;
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key.secret}`, "content-type": "application/json" },
+      body: text("first-fails"),
+    });
+    expect(res.status).toBe(200);
+    expect(mock.requests.map((r) => r.bodyText)).toEqual([text("mock-status-500"), text("gpt-mock")]);
+  });
+
+  it("asks an OpenAI stream for its usage by adding stream_options, the rest as sent", async () => {
+    const sent = '{"model":"plain","stream":true,"messages":[{"role":"user","content":"hi"}]}';
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key.secret}`, "content-type": "application/json" },
+      body: sent,
+    });
+    expect(await res.text()).not.toContain('"usage"');
+    expect(mock.requests[0]!.bodyText).toBe('{"stream_options":{"include_usage":true},"model":"gpt-mock","stream":true,"messages":[{"role":"user","content":"hi"}]}');
+  });
+});
+
 describe("fallback before the first byte", () => {
   it("falls back to the second route when the first answers 500", async () => {
     const completion = await openai.chat.completions.create({ model: "first-fails", messages: hello });

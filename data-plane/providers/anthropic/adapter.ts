@@ -1,5 +1,5 @@
 // Anthropic Messages: x-api-key, anthropic-version (the client's, else the stable one) and anthropic-beta passed through.
-import type { EndpointKind, ProviderAdapter, RouteTarget, UpstreamRequest } from "../../contracts.ts";
+import type { EndpointKind, ProviderAdapter, RequestBody, RouteTarget, UpstreamRequest } from "../../contracts.ts";
 import { endsWithSegment, joinUrl } from "../base-url.ts";
 import { jsonPost } from "../json-post.ts";
 import { MissingCredentialsError } from "../missing-credentials.ts";
@@ -21,7 +21,7 @@ export const anthropicAdapter: ProviderAdapter = {
   kind: "anthropic",
   format: "anthropic",
   endpoints: ENDPOINTS,
-  buildRequest(route: RouteTarget, endpoint: EndpointKind, body: Record<string, unknown>, clientHeaders: Record<string, string>): UpstreamRequest {
+  buildRequest(route: RouteTarget, endpoint: EndpointKind, body: RequestBody, clientHeaders: Record<string, string>): UpstreamRequest {
     if (route.credentials === null) throw new MissingCredentialsError(route.providerName);
     const headers: Record<string, string> = {
       "x-api-key": route.credentials,

@@ -1,5 +1,5 @@
 // Azure OpenAI: the route's upstream model names the deployment, `api-key` authenticates, `api-version` is required.
-import type { EndpointKind, ProviderAdapter, RouteTarget, UpstreamRequest } from "../../contracts.ts";
+import type { EndpointKind, ProviderAdapter, RequestBody, RouteTarget, UpstreamRequest } from "../../contracts.ts";
 import { endsWithSegment, joinUrl, trimBase } from "../base-url.ts";
 import { jsonPost } from "../json-post.ts";
 import { MissingCredentialsError } from "../missing-credentials.ts";
@@ -30,7 +30,7 @@ export const azureOpenAiAdapter: ProviderAdapter = {
   kind: "azure-openai",
   format: "openai",
   endpoints: OPENAI_ENDPOINTS,
-  buildRequest(route: RouteTarget, endpoint: EndpointKind, body: Record<string, unknown>): UpstreamRequest {
+  buildRequest(route: RouteTarget, endpoint: EndpointKind, body: RequestBody): UpstreamRequest {
     if (route.credentials === null) throw new MissingCredentialsError(route.providerName);
     return jsonPost(azureUrl(route, endpoint), { "api-key": route.credentials }, body);
   },

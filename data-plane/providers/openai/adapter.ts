@@ -1,5 +1,5 @@
 // OpenAI: Bearer key, OpenAI-format chat completions and embeddings; the body goes upstream as the client sent it.
-import type { EndpointKind, ProviderAdapter, RouteTarget, UpstreamRequest } from "../../contracts.ts";
+import type { EndpointKind, ProviderAdapter, RequestBody, RouteTarget, UpstreamRequest } from "../../contracts.ts";
 import { isBareOrigin, joinUrl } from "../base-url.ts";
 import { jsonPost } from "../json-post.ts";
 import { MissingCredentialsError } from "../missing-credentials.ts";
@@ -23,7 +23,7 @@ export const openAiAdapter: ProviderAdapter = {
   kind: "openai",
   format: "openai",
   endpoints: OPENAI_ENDPOINTS,
-  buildRequest(route: RouteTarget, endpoint: EndpointKind, body: Record<string, unknown>): UpstreamRequest {
+  buildRequest(route: RouteTarget, endpoint: EndpointKind, body: RequestBody): UpstreamRequest {
     if (route.credentials === null) throw new MissingCredentialsError(route.providerName);
     return jsonPost(openAiStyleUrl(route.baseUrl, endpoint), { authorization: `Bearer ${route.credentials}` }, body);
   },

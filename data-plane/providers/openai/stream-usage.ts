@@ -6,10 +6,15 @@
  * Anything else is returned as is. The client's own `stream_options` members are kept.
  */
 export function withStreamUsage(body: Record<string, unknown>): { body: Record<string, unknown>; injected: boolean } {
-  if (body.stream !== true) return { body, injected: false };
+  if (!needsStreamUsage(body)) return { body, injected: false };
   const options = body.stream_options;
-  const asked = typeof options === "object" && options !== null && (options as Record<string, unknown>).include_usage === true;
-  if (asked) return { body, injected: false };
   const kept = typeof options === "object" && options !== null && !Array.isArray(options) ? options : {};
   return { body: { ...body, stream_options: { ...kept, include_usage: true } }, injected: true };
+}
+
+/** A `stream: true` body that did not ask for usage itself. */
+export function needsStreamUsage(body: Record<string, unknown>): boolean {
+  if (body.stream !== true) return false;
+  const options = body.stream_options;
+  return !(typeof options === "object" && options !== null && (options as Record<string, unknown>).include_usage === true);
 }

@@ -17,6 +17,8 @@ export interface RecordedRequest {
   headers: IncomingHttpHeaders;
   /** Parsed JSON body (null for GET or an unparsable body). */
   body: any;
+  /** The body exactly as it arrived (UTF-8). */
+  bodyText: string;
   endpoint: MockEndpoint | null;
   /** The provider credential the caller sent: Authorization bearer, x-api-key or api-key, in that order. */
   credential: string | null;

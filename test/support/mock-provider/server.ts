@@ -106,6 +106,7 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
     query: q === -1 ? {} : Object.fromEntries(new URLSearchParams(url.slice(q + 1))),
     headers: req.headers,
     body: null,
+    bodyText: "",
     endpoint: route?.endpoint ?? null,
     credential: credentialOf(req.headers),
     deployment: route?.deployment ?? null,
@@ -139,6 +140,7 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
     return; // the client went away while sending
   }
   let parsed = true;
+  rec.bodyText = raw.toString("utf8");
   if (raw.length > 0) {
     try {
       rec.body = JSON.parse(raw.toString("utf8"));
