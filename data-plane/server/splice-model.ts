@@ -39,8 +39,7 @@ export function spliceModel(raw: Buffer, model: string, addStreamUsage: boolean)
   if (members === null) return null;
   let target: Member | null = null;
   for (const member of members) {
-    const backslash = raw.indexOf(BACKSLASH, member.keyStart);
-    if (backslash !== -1 && backslash < member.keyEnd) return null;
+    if (hasEscape(raw, member)) return null;
     if (keyIs(raw, member, MODEL_KEY)) {
       if (target !== null) return null;
       target = member;
@@ -57,6 +56,11 @@ export function spliceModel(raw: Buffer, model: string, addStreamUsage: boolean)
     value,
     raw.subarray(target.valueEnd),
   ]);
+}
+
+function hasEscape(raw: Buffer, member: Member): boolean {
+  for (let i = member.keyStart + 1; i < member.keyEnd - 1; i++) if (raw[i] === BACKSLASH) return true;
+  return false;
 }
 
 function keyIs(raw: Buffer, member: Member, key: Buffer): boolean {
