@@ -2,7 +2,7 @@
 // arrival rate (--rate); prints latency samples (µs) and RPS as JSON.
 //   node --import tsx test/bench/load.ts --url http://127.0.0.1:PORT/v1/chat/completions --model M [--key K]
 //                                        [--concurrency 64] [--rate R] [--seconds 3] [--warmup-seconds 0.5] [--header "name: value" ...]
-//                                        [--cpu name=pid,pid ...]
+//                                        [--cpu name=pid,pid ...] [--body-kb 200]
 // Open loop: request i is due at start + i/R whatever the earlier ones are doing, so a server that falls behind cannot
 // slow the arrivals down (no coordinated omission). Its latency counts from when it was handed to the pool (timers
 // fire up to ~1 ms late, which is the generator's delay, not the server's); --concurrency caps the connections, and a
@@ -11,6 +11,7 @@ import { parseArgs } from "node:util";
 import { Pool } from "undici";
 import { type CoreShare, coreShares, coreTicks } from "./core-usage.ts";
 import { addHeaderFlags } from "./header-flags.ts";
+import { largeChatBody } from "./large-body.ts";
 import { cpuSecondsBetween, cpuSecondsByPid } from "./proc-stats.ts";
 
 export interface LoadResult {
@@ -38,6 +39,8 @@ const { values } = parseArgs({
     rate: { type: "string" },
     seconds: { type: "string", default: "3" },
     "warmup-seconds": { type: "string", default: "0.5" },
+    // A request body of about this many KB, shaped like a coding agent's (test/bench/large-body.ts), instead of a one-line chat.
+    "body-kb": { type: "string" },
     // Extra request headers (repeatable), e.g. a peer gateway's routing headers.
     header: { type: "string", multiple: true, default: [] },
     // Processes whose CPU time in the measured window is reported (repeatable): "gateway=123", "postgres=4,5,6".
@@ -52,7 +55,10 @@ if (!values.url || !values.model) {
 const target = new URL(values.url);
 const concurrency = Number(values.concurrency);
 const pool = new Pool(target.origin, { connections: concurrency, pipelining: 1 });
-const body = JSON.stringify({ model: values.model, max_tokens: 16, messages: [{ role: "user", content: "Hello" }] });
+const body =
+  values["body-kb"] === undefined
+    ? JSON.stringify({ model: values.model, max_tokens: 16, messages: [{ role: "user", content: "Hello" }] })
+    : largeChatBody(values.model, Number(values["body-kb"]) * 1024);
 const headers: Record<string, string> = { authorization: `Bearer ${values.key}`, "content-type": "application/json" };
 addHeaderFlags(headers, values.header);
 

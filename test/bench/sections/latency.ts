@@ -27,11 +27,12 @@ const ARMS: readonly Arm[] = ["direct", "bare", "gateway"];
  * request), a cost the gateway arm pays too and no gateway code can remove.
  */
 const C1_ARMS: readonly Arm[] = [...ARMS, "bare, core 1"];
-const armsOf = (w: { concurrency: number; rate?: number }) => (w.concurrency === 1 && w.rate === undefined ? C1_ARMS : ARMS);
+const armsOf = (w: { concurrency: number; rate?: number; bodyKb?: number }) => (w.concurrency === 1 && w.rate === undefined && w.bodyKb === undefined ? C1_ARMS : ARMS);
 interface WorkloadResult {
   name: string;
   concurrency: number;
   rate?: number;
+  bodyKb?: number;
   arms: Record<"direct" | "bare" | "gateway", ArmStats> & Partial<Record<Arm, ArmStats>>;
   /** Each round's requests a second, per arm: round i of every arm ran back to back, so their ratios pair up. */
   roundRps: Partial<Record<Arm, number[]>>;
@@ -46,12 +47,15 @@ interface Workload {
   /** Open loop at this many arrivals per second. */
   rate?: number;
   slug: string;
+  /** Request bodies of about this many KB (test/bench/large-body.ts) instead of a one-line chat. */
+  bodyKb?: number;
 }
 const WORKLOADS: readonly Workload[] = [
   { name: "no-delay mock", concurrency: 1, slug: "bench-fast" },
   { name: "no-delay mock", concurrency: 64, slug: "bench-fast" },
   { name: "no-delay mock, open loop", concurrency: 256, rate: OPEN_LOOP_RATE, slug: "bench-fast" },
   { name: "20 ms mock", concurrency: 64, slug: "bench-ttfb-20" },
+  { name: "no-delay mock, 200 KB requests", concurrency: 1, slug: "bench-fast", bodyKb: 200 },
 ];
 
 async function run(env: BenchEnv): Promise<SectionResult> {
@@ -68,11 +72,12 @@ async function measure(env: BenchEnv, sameCore: { value: string; pid: number }):
     arm === "gateway"
       ? { url: env.gatewayUrl, model: slug, key: env.inferenceKey }
       : { url: arm === "bare" ? env.bareUrl : arm === "bare, core 1" ? sameCore.value : env.mockUrl, model: env.models[slug]!, key: "sk-bench" };
-  const load = async (arm: Arm, slug: string, concurrency: number, seconds: string, warmup: string, rate?: number): Promise<LoadResult> => {
+  const load = async (arm: Arm, slug: string, concurrency: number, seconds: string, warmup: string, rate?: number, bodyKb?: number): Promise<LoadResult> => {
     const t = target(arm, slug);
     const args = ["--url", `${t.url}/v1/chat/completions`, "--model", t.model, "--key", t.key, "--concurrency", String(concurrency), "--seconds", seconds, "--warmup-seconds", warmup];
     for (const [name, pids] of Object.entries(watchedPids(arm))) args.push("--cpu", `${name}=${pids.join(",")}`);
     if (rate !== undefined) args.push("--rate", String(rate));
+    if (bodyKb !== undefined) args.push("--body-kb", String(bodyKb));
     return JSON.parse(await runChild(benchFile("load.ts"), args, CLIENT_CORE)) as LoadResult;
   };
 
@@ -96,7 +101,7 @@ async function measure(env: BenchEnv, sameCore: { value: string; pid: number }):
   const results: WorkloadResult[] = [];
   for (const w of WORKLOADS) {
     const rounds = await interleavedRounds(armsOf(w), ROUNDS, async (arm, round) => {
-      const r = await load(arm, w.slug, w.concurrency, SECONDS, WARMUP, w.rate);
+      const r = await load(arm, w.slug, w.concurrency, SECONDS, WARMUP, w.rate, w.bodyKb);
       env.log(`${w.name} ${label(w)} round ${round + 1}/${ROUNDS} ${arm}: ${r.samplesUs.length} requests`);
       return r;
     });
@@ -104,6 +109,7 @@ async function measure(env: BenchEnv, sameCore: { value: string; pid: number }):
       name: w.name,
       concurrency: w.concurrency,
       rate: w.rate,
+      bodyKb: w.bodyKb,
       arms: Object.fromEntries(armsOf(w).map((arm) => [arm, mergeRounds(rounds[arm])])) as WorkloadResult["arms"],
       roundRps: Object.fromEntries(armsOf(w).map((arm) => [arm, rounds[arm].map((r) => requestsPerSecond([r]))])),
     });
@@ -118,7 +124,7 @@ async function measure(env: BenchEnv, sameCore: { value: string; pid: number }):
     body: [
       [
         `Every arm first gets ${PREHEAT} s of unrecorded c64 load; then each workload runs ${ROUNDS} rounds of ${SECONDS} s per arm (after ${WARMUP} s of warm-up each), the arms' order rotating per round, and the rounds are merged.`,
-        "Load generator: test/bench/load.ts, an undici Pool (one connection per concurrent request), closed loop, non-streamed chat completions (8 output tokens).",
+        "Load generator: test/bench/load.ts, an undici Pool (one connection per concurrent request), closed loop, non-streamed chat completions (8 output tokens); one-line requests, except the 200 KB workload, whose requests are shaped like a coding agent's (test/bench/large-body.ts: a long system message, 20 tool schemas, 100-odd turns of text with quotes and non-ASCII), which the gateway must parse and pass on and the bare passthrough only relays.",
         `Open loop: the same generator sends ${OPEN_LOOP_RATE} requests per second on a fixed schedule whatever the answers do (at most 256 connections), so a slow arm cannot slow the arrivals down; latency counts from the hand-over to the pool. The generator's timers fire late by up to ${sendLag(results)} (p99, worst round), the same for every arm.`,
         "cores busy: how busy core 0 (gateway or bare passthrough) and core 1 (mock, load generator; Redis and Postgres are not pinned) were during the arm's measured windows, machine-wide from /proc/stat: an arm whose core 1 is near 100 % is limited by the client side, not by what runs on core 0.",
         "- **direct**: the load generator calls the mock provider.",
@@ -153,7 +159,7 @@ function resultTable(results: WorkloadResult[]): string {
 
 /** At concurrency 1: how much of the added latency is the hop between cores, and how much the gateway's own work. */
 function crossCoreNote(results: WorkloadResult[]): string[] {
-  const c1 = results.find((w) => w.concurrency === 1 && w.rate === undefined)?.arms;
+  const c1 = results.find((w) => w.concurrency === 1 && w.rate === undefined && w.bodyKb === undefined)?.arms;
   const sameCore = c1?.["bare, core 1"];
   if (!c1 || !sameCore) return [];
   const hop = (p: "p50Us" | "p99Us") => signedUs(c1.bare[p] - sameCore[p]);

@@ -140,7 +140,7 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
     return; // the client went away while sending
   }
   let parsed = true;
-  rec.bodyText = raw.toString("utf8");
+  if (state.record) rec.bodyText = raw.toString("utf8");
   if (raw.length > 0) {
     try {
       rec.body = JSON.parse(raw.toString("utf8"));
