@@ -3,7 +3,7 @@ import { type BudgetPeriod, type BudgetSource, budgetWindow, effectiveBudgets } 
 import { BudgetPeriodEnum } from "../budgets/budget-type.ts";
 import { builder } from "../builder.ts";
 import type { Db } from "../db/client.ts";
-import { Prisma } from "../db/generated/prisma/client.ts";
+import { sumCostMicros } from "./usage-aggregate.ts";
 
 export type SpendSubject = { userId: string } | { groupId: string } | { virtualAccountId: string } | { apiKeyId: string };
 
@@ -43,7 +43,7 @@ export const SpendSummaryRef = builder.objectRef<SpendSummaryShape>("SpendSummar
 /** Null when the subject does not exist. Two queries, run together: the caps and the sum. */
 export async function spendSummary(db: Db, subject: SpendSubject, period: BudgetPeriod, now = new Date()): Promise<SpendSummaryShape | null> {
   const window = budgetWindow(period, now);
-  const [sources, spent] = await Promise.all([budgetSources(db, subject, period), spentMicros(db, subject, window.start, window.end)]);
+  const [sources, spent] = await Promise.all([budgetSources(db, subject, period), sumCostMicros(db, { ...subject, from: window.start, to: window.end })]);
   if (sources === null) return null;
   return {
     period,
@@ -52,33 +52,6 @@ export async function spendSummary(db: Db, subject: SpendSubject, period: Budget
     spentMicros: spent,
     capMicros: effectiveBudgets(sources)[period]?.capMicros ?? null,
   };
-}
-
-async function spentMicros(db: Db, subject: SpendSubject, from: Date, to: Date | null): Promise<bigint> {
-  if ("groupId" in subject) return groupSpentMicros(db, subject.groupId, from, to);
-  const createdAt = { gte: from, ...(to ? { lt: to } : {}) };
-  const spent = await db.usageRecord.aggregate({ _sum: { costMicros: true }, where: { ...spenderWhere(subject), createdAt } });
-  return spent._sum.costMicros ?? 0n;
-}
-
-function spenderWhere(subject: Exclude<SpendSubject, { groupId: string }>): Prisma.UsageRecordWhereInput {
-  if ("userId" in subject) return { userId: subject.userId };
-  if ("virtualAccountId" in subject) return { virtualAccountId: subject.virtualAccountId };
-  return { apiKeyId: subject.apiKeyId };
-}
-
-/**
- * Usage records hold plain user ids, not a relation (schema.prisma), so a group's members are matched with a subquery.
- * "createdAt" holds UTC wall time; the bounds are converted explicitly, as in usage-aggregate.ts.
- */
-async function groupSpentMicros(db: Db, groupId: string, from: Date, to: Date | null): Promise<bigint> {
-  const before = to === null ? Prisma.empty : Prisma.sql`AND r."createdAt" < (${to.toISOString()}::timestamptz AT TIME ZONE 'UTC')`;
-  const [row] = await db.$queryRaw<{ spent: bigint }[]>`
-    SELECT COALESCE(SUM(r."costMicros"), 0)::bigint AS "spent"
-    FROM "UsageRecord" r
-    WHERE r."userId" IN (SELECT m."userId" FROM "GroupMembership" m WHERE m."groupId" = ${groupId}::uuid)
-      AND r."createdAt" >= (${from.toISOString()}::timestamptz AT TIME ZONE 'UTC') ${before}`;
-  return row?.spent ?? 0n;
 }
 
 /** The budgets of the period that bind the subject (a user's own first, then its groups'); null if it does not exist. */

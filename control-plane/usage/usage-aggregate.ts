@@ -52,13 +52,24 @@ export async function aggregateUsage(db: Db, scope: UsageScope, dimensions: Read
   }));
 }
 
-function conditions(scope: UsageScope): Prisma.Sql[] {
+/** Whose records and when: a report's scope, or a budget window (open-ended for TOTAL). */
+type RecordScope = Partial<Pick<UsageScope, "userId" | "groupId" | "virtualAccountId" | "apiKeyId" | "modelSlug">> & { from: Date; to: Date | null };
+
+/** What the records in `scope` cost, summed in one statement. */
+export async function sumCostMicros(db: Db, scope: RecordScope): Promise<bigint> {
+  const [row] = await db.$queryRaw<{ costMicros: bigint }[]>`
+    SELECT COALESCE(SUM(r."costMicros"), 0)::bigint AS "costMicros"
+    FROM "UsageRecord" r
+    WHERE ${Prisma.join(conditions(scope), " AND ")}`;
+  return row?.costMicros ?? 0n;
+}
+
+/** Usage records keep plain user ids (schema.prisma), so a group's current members are matched with a subquery. */
+function conditions(scope: RecordScope): Prisma.Sql[] {
   // "createdAt" is a timestamp without time zone holding UTC; bounds are converted to UTC wall time explicitly so
   // neither the driver's nor the session's time zone can shift them.
-  const where = [
-    Prisma.sql`r."createdAt" >= (${scope.from.toISOString()}::timestamptz AT TIME ZONE 'UTC')`,
-    Prisma.sql`r."createdAt" < (${scope.to.toISOString()}::timestamptz AT TIME ZONE 'UTC')`,
-  ];
+  const where = [Prisma.sql`r."createdAt" >= (${scope.from.toISOString()}::timestamptz AT TIME ZONE 'UTC')`];
+  if (scope.to !== null) where.push(Prisma.sql`r."createdAt" < (${scope.to.toISOString()}::timestamptz AT TIME ZONE 'UTC')`);
   if (scope.userId) where.push(Prisma.sql`r."userId" = ${scope.userId}::uuid`);
   if (scope.groupId) {
     where.push(Prisma.sql`r."userId" IN (SELECT m."userId" FROM "GroupMembership" m WHERE m."groupId" = ${scope.groupId}::uuid)`);

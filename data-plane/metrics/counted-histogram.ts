@@ -65,6 +65,11 @@ export class CountedHistogram<T extends string = string> extends Histogram<T> {
     return this.all.get(values);
   }
 
+  /** series() for values already in an array (labels() of GatewayMetrics passes its own). */
+  seriesOf(values: readonly string[]): Observed {
+    return this.all.get(values);
+  }
+
   override async get(): Promise<MetricObjectWithValues<MetricValueWithName<T>>> {
     return this.getForPromString() as Promise<MetricObjectWithValues<MetricValueWithName<T>>>;
   }

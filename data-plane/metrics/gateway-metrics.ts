@@ -10,7 +10,7 @@ const ADMISSION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 
 
 export interface GatewayMetrics {
   registry: Registry;
-  // The five metrics every request touches count in plain numbers and reach prom-client when scraped
+  // The labelled metrics of the request path count in plain numbers and reach prom-client when scraped
   // (counted-histogram.ts, counted-counter.ts); the rest are prom-client's own.
   requests: { labels(route: string, status: string): Counted };
   requestDuration: { labels(route: string): Observed };
@@ -23,7 +23,7 @@ export interface GatewayMetrics {
   admissionWait: Observed;
   tokens: { labels(direction: string): Counted };
   costMicros: Counter;
-  rejections: Counter<"reason">;
+  rejections: { labels(reason: string): Counted };
   openStreams: Gauge;
   snapshotVersion: Gauge;
   /** Snapshot swaps by how they were made: a full rebuild, or change events applied to the current one. */
@@ -31,7 +31,7 @@ export interface GatewayMetrics {
   /** From a change event's publication by the control plane to this instance enforcing it (clocks of both hosts). */
   changeLag: Histogram;
   /** Admission decisions taken without Redis (fail_open, unavailable, settle_failed), by kind. */
-  admissionDegraded: Counter<"kind">;
+  admissionDegraded: { labels(kind: string): Counted };
   /** Requests admitted from a quota lease this instance held, without a Redis round trip (admission-leases.ts). */
   leaseAdmits: Counter;
   /** For admission's onDegraded hook. */
@@ -42,37 +42,20 @@ export interface GatewayMetrics {
   render(): Promise<{ contentType: string; body: string }>;
 }
 
-/**
- * prom-client's labels() validates and hashes its label values on every call; the request path calls it several times
- * per request, so each metric's children are kept per label values instead. Label values here are few (routes,
- * statuses, reasons, provider names) and metrics are never reset, so the cache stays small and correct.
- */
-function cachedChildren<M extends { labels(...values: string[]): unknown }>(metric: M): M {
-  const children = new Map<string, ReturnType<M["labels"]>>();
-  const labels = metric.labels.bind(metric) as (...values: string[]) => ReturnType<M["labels"]>;
-  metric.labels = ((...values: string[]) => {
-    const key = values.length === 1 ? values[0]! : values.join("\u0000");
-    let child = children.get(key);
-    if (child === undefined) children.set(key, (child = labels(...values)));
-    return child;
-  }) as M["labels"];
-  return metric;
-}
-
 function labelled(histogram: CountedHistogram): { labels(...values: string[]): Observed } {
-  return { labels: (...values) => histogram.series(...values) };
+  return { labels: (...values) => histogram.seriesOf(values) };
 }
 
 export function createGatewayMetrics(options: { defaultMetrics?: boolean } = {}): GatewayMetrics {
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: "tollgate_data_plane_" });
   const registers = [registry];
-  const admissionDegraded = cachedChildren(new Counter({
+  const admissionDegraded = countedCounter({
     name: "tollgate_admission_degraded_total",
     help: "Admission decisions taken without Redis, by kind (fail_open admits uncounted, unavailable refuses)",
     labelNames: ["kind"],
     registers,
-  }));
+  });
   return {
     registry,
     requests: countedCounter({
@@ -112,12 +95,12 @@ export function createGatewayMetrics(options: { defaultMetrics?: boolean } = {})
       help: "Cost charged, in micro-dollars",
       registers,
     }),
-    rejections: cachedChildren(new Counter({
+    rejections: countedCounter({
       name: "tollgate_rejections_total",
       help: "Requests refused before reaching a provider, by reason",
       labelNames: ["reason"],
       registers,
-    })),
+    }),
     openStreams: new Gauge({
       name: "tollgate_open_streams",
       help: "Responses currently being relayed from a provider",

@@ -27,7 +27,9 @@ const ARMS: readonly Arm[] = ["direct", "bare", "gateway"];
  * request), a cost the gateway arm pays too and no gateway code can remove.
  */
 const C1_ARMS: readonly Arm[] = [...ARMS, "bare, core 1"];
-const armsOf = (w: { concurrency: number; rate?: number; bodyKb?: number }) => (w.concurrency === 1 && w.rate === undefined && w.bodyKb === undefined ? C1_ARMS : ARMS);
+/** The one-line, closed-loop c1 workload: the c1 targets, the same-core arm and the hop note are about it. */
+const isC1Baseline = (w: { concurrency: number; rate?: number; bodyKb?: number }) => w.concurrency === 1 && w.rate === undefined && w.bodyKb === undefined;
+const armsOf = (w: { concurrency: number; rate?: number; bodyKb?: number }) => (isC1Baseline(w) ? C1_ARMS : ARMS);
 interface WorkloadResult {
   name: string;
   concurrency: number;
@@ -159,7 +161,7 @@ function resultTable(results: WorkloadResult[]): string {
 
 /** At concurrency 1: how much of the added latency is the hop between cores, and how much the gateway's own work. */
 function crossCoreNote(results: WorkloadResult[]): string[] {
-  const c1 = results.find((w) => w.concurrency === 1 && w.rate === undefined && w.bodyKb === undefined)?.arms;
+  const c1 = results.find(isC1Baseline)?.arms;
   const sameCore = c1?.["bare, core 1"];
   if (!c1 || !sameCore) return [];
   const hop = (p: "p50Us" | "p99Us") => signedUs(c1.bare[p] - sameCore[p]);
